@@ -1,0 +1,1 @@
+"""The lake: table paths, the Delta write helper, ledgers and the DuckDB query layer."""

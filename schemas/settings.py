@@ -1,0 +1,97 @@
+"""The one settings object. Environment variables ``IRM_*`` (nested with ``__``) fill it, e.g.
+``IRM_SPARK__MASTER=spark://head:7077`` or ``IRM_LAKE__ROOT=s3://bucket/lake``.
+
+Only ``IrmSettings()`` reads the environment; every module receives settings as arguments, so the
+embedded default and a cluster differ by configuration alone.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|spark://.+|yarn|k8s://.+|mesos://.+)$")
+
+
+def _is_uri(root: str) -> bool:
+    return "://" in root
+
+
+class SparkSettings(BaseModel):
+    master: str = Field("local[*]", description="Spark master URL: local[*] embedded, spark://host:7077, yarn or k8s://...")
+    app_name: str = "irm-lakehouse"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions; raise it on a cluster")
+    ui_enabled: bool = False
+    log_level: str = "WARN"
+    jars_dir: str = Field("jars/lib", description="folder of Delta jars resolved by `make setup` (mvn)")
+    extra_jars: list[str] = Field(default_factory=list, description="more local jars, e.g. hadoop-aws for an s3a:// lake")
+    conf: dict[str, str] = Field(default_factory=dict, repr=False, description="extra Spark conf, e.g. spark.hadoop.fs.s3a.*")
+
+    @field_validator("master")
+    @classmethod
+    def _known_master(cls, value: str) -> str:
+        if not _MASTER.match(value):
+            raise ValueError(
+                f"spark.master={value!r} is not a Spark master URL; use local[*], local[N], "
+                "spark://host:port, yarn or k8s://https://host (env IRM_SPARK__MASTER)"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        levels = {"ALL", "DEBUG", "ERROR", "FATAL", "INFO", "OFF", "TRACE", "WARN"}
+        if value.upper() not in levels:
+            raise ValueError(f"spark.log_level={value!r} is not a log4j level; use one of {sorted(levels)}")
+        return value.upper()
+
+
+class LakeSettings(BaseModel):
+    root: str = Field("lake", description="lake root: a local folder or an object-store URI (s3://bucket/lake)")
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, repr=False,
+        description="deltalake/object-store options for readers (AWS_REGION, AWS_ENDPOINT_URL, ...)",
+    )
+
+    @field_validator("root")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("lake.root is empty; set IRM_LAKE__ROOT to a folder or an s3:// URI")
+        return value.rstrip("/")
+
+    @property
+    def uri(self) -> str:
+        """The root as Spark and deltalake address it: absolute for a local folder."""
+        return self.root if _is_uri(self.root) else str(Path(self.root).resolve())
+
+    @property
+    def spark_uri(self) -> str:
+        """Spark's Hadoop filesystem names S3 ``s3a``; deltalake and DuckDB keep ``s3``."""
+        return "s3a://" + self.root[len("s3://"):] if self.root.startswith("s3://") else self.uri
+
+    def table_uri(self, table: str, for_spark: bool = False) -> str:
+        return f"{self.spark_uri if for_spark else self.uri}/{table}"
+
+
+class LandingSettings(BaseModel):
+    root: str = Field("landing", description="landing zone folder watched by the sensor")
+    settle_seconds: float = Field(5.0, ge=0, description="a drop is picked up once no file in it changed for this long")
+    max_document_bytes: int = Field(8 * 1024 * 1024, ge=1, description="larger records are rejected as too-large")
+    batch_rows: int = Field(1024, ge=1, description="rows per Arrow batch while parsing a drop")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root).resolve()
+
+
+class IrmSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IRM_", env_nested_delimiter="__", extra="forbid")
+
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    landing: LandingSettings = Field(default_factory=LandingSettings)

@@ -1,0 +1,85 @@
+"""Row models of the lake tables: one pydantic model per Delta table.
+
+Every writer selects and casts its DataFrame to ``spark_schema(Model)`` through the one write
+helper in ``ledgers.lake``, so a table's columns are exactly these fields, in this order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+
+class RawDocument(BaseModel):
+    """One landed document, as it arrived: bronze. Keyed by ``doc_id``."""
+
+    doc_id: str = Field(description="sha256 hex of source, path and text: a content hash, never a position")
+    source: str = Field(description="corpus name: the record's `source` field, else the drop's name")
+    uri: str = Field(description="where the record came from: landing file (#L<line> for JSONL, #row<n> for Parquet)")
+    domain_hint: Optional[str] = Field(default=None, description="code/math/text hint from metadata or file type")
+    text: str
+    bytes: int = Field(description="UTF-8 length of text")
+    repo: Optional[str] = None
+    path: Optional[str] = Field(default=None, description="path inside the repository or source tree")
+    license_hint: Optional[str] = Field(default=None, description="nearest LICENSE/COPYING file (tree drops) or the record's license field")
+    ingested_at: dt.datetime = Field(description="landing time of the drop (newest file mtime), so reruns give equal rows")
+    drop_id: str
+
+
+class Reject(BaseModel):
+    """A record some stage could not keep, with the reason. Nothing is dropped silently."""
+
+    source: str
+    uri: str
+    stage: str
+    reason: str = Field(description="short machine-readable reason, e.g. malformed-json, invalid-utf8")
+    detail: Optional[str] = None
+    drop_id: Optional[str] = None
+
+
+class LineageEntry(BaseModel):
+    """One committed Delta version of a lake table and the run that wrote it."""
+
+    table: str
+    version: int
+    operation: str
+    rows: int = Field(description="rows written by this commit (inserted + updated for a merge)")
+    run_id: Optional[str] = None
+    partition: Optional[str] = None
+    recorded_at: dt.datetime
+
+
+class IngestedDrop(BaseModel):
+    """The accounting of one ingested drop: what was seen, kept and rejected."""
+
+    drop_id: str
+    name: str
+    kind: str
+    sha256: str
+    files: int
+    bytes: int
+    records_seen: int
+    documents: int
+    rejects: int
+    landed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    model: type[BaseModel]
+    description: str
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("raw_documents", RawDocument, "landed documents, one row per distinct doc_id"),
+        TableSpec("drops", IngestedDrop, "one row per ingested landing drop with its record accounting"),
+        TableSpec("rejects", Reject, "records a stage rejected, with reason and detail"),
+        TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
+    )
+}

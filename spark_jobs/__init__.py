@@ -1,0 +1,1 @@
+"""Pure PySpark transformations and the Spark session factory. No Dagster in here."""

@@ -1,0 +1,264 @@
+"""Parse a landing drop into documents and rejects on Spark.
+
+Each file of a drop is one Spark task (``mapInArrow``), so a source tree spreads over the
+cluster and a compressed JSONL file (which no reader can split) streams in one task in bounded
+memory. Every record seen comes out exactly once, as a document or as a reject with a reason:
+``documents + rejects = records seen`` is the invariant the ingest asset check proves.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from schemas.landing import Drop
+from schemas.settings import LandingSettings
+from schemas.types import arrow_schema, spark_schema
+
+STAGE = "ingest"
+BINARY_SNIFF_BYTES = 8000
+CODE_EXTENSIONS = {
+    ".py", ".pyi", ".pyx", ".c", ".h", ".cc", ".cpp", ".hpp", ".cxx", ".java", ".kt", ".scala", ".js",
+    ".mjs", ".ts", ".tsx", ".jsx", ".go", ".rs", ".rb", ".php", ".cs", ".swift", ".m", ".sh", ".bash",
+    ".sql", ".r", ".jl", ".lua", ".pl", ".hs", ".ml", ".toml", ".yaml", ".yml", ".json", ".xml",
+    ".cmake", ".mk", ".bat", ".ps1", ".asm", ".s", ".f90", ".zig", ".nim", ".dart", ".proto",
+}
+MATH_EXTENSIONS = {".tex", ".bib", ".lean", ".v", ".thy"}
+TEXT_EXTENSIONS = {".md", ".rst", ".txt", ".html", ".htm", ""}
+CODE_NAMES = {"makefile", "dockerfile", "cmakelists.txt"}
+
+
+class ParsedRecord(BaseModel):
+    """A record as parsed: a document (reason is None) or a reject (reason set)."""
+
+    file_no: int
+    record_no: int
+    uri: str
+    source: str
+    reason: Optional[str] = None
+    detail: Optional[str] = None
+    doc_id: Optional[str] = None
+    text: Optional[str] = None
+    bytes: Optional[int] = None
+    domain_hint: Optional[str] = None
+    repo: Optional[str] = None
+    path: Optional[str] = None
+    license_hint: Optional[str] = None
+
+
+PARSED_ARROW = arrow_schema(ParsedRecord)
+PARSED_SPARK = spark_schema(ParsedRecord)
+
+
+def document_id(source: str, path: str | None, text: str) -> str:
+    """sha256 of source, path and text: equal content at the same place always gets the same id."""
+    digest = hashlib.sha256()
+    for part in (source, path or "", text):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def domain_from_path(path: str | None) -> str | None:
+    if not path:
+        return None
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in CODE_EXTENSIONS or p.name.lower() in CODE_NAMES:
+        return "code"
+    if suffix in MATH_EXTENSIONS:
+        return "math"
+    if suffix in TEXT_EXTENSIONS:
+        return "text"
+    return None
+
+
+def _document(base: dict, text: str, path: str | None, domain: str | None, repo: str | None, license_hint: str | None, max_bytes: int) -> dict:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if not text.strip():
+        return {**base, "reason": "empty-document", "detail": "text is empty or whitespace only"}
+    if size > max_bytes:
+        return {**base, "reason": "too-large", "detail": f"{size} bytes > landing.max_document_bytes={max_bytes}"}
+    return {
+        **base, "doc_id": document_id(base["source"], path, text), "text": text, "bytes": size,
+        "domain_hint": domain or domain_from_path(path), "repo": repo, "path": path, "license_hint": license_hint,
+    }
+
+
+def _opt_str(record: dict, key: str) -> str | None:
+    value = record.get(key)
+    return None if value is None else str(value)
+
+
+def _open_stream(path: str, compression: str | None) -> io.BufferedIOBase:
+    raw = open(path, "rb")
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if compression == "zstd":
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    return raw  # type: ignore[return-value]
+
+
+def parse_jsonl(drop: Drop, file_no: int, settings: LandingSettings) -> Iterator[dict]:
+    """One record per line; a decompression error ends the file with an ``unreadable-file`` reject."""
+    line_no = 0
+    try:
+        with _open_stream(drop.path, drop.compression) as stream:
+            for line_no, raw in enumerate(stream, start=1):
+                yield _jsonl_record(drop, file_no, line_no, raw, settings)
+    except (OSError, EOFError, ValueError) as err:
+        yield {"file_no": file_no, "record_no": line_no + 1, "uri": f"{drop.name}#L{line_no + 1}", "source": drop.name,
+               "reason": "unreadable-file", "detail": f"{type(err).__name__}: {err} after {line_no} lines"}
+
+
+def _jsonl_record(drop: Drop, file_no: int, line_no: int, raw: bytes, settings: LandingSettings) -> dict:
+    base = {"file_no": file_no, "record_no": line_no, "uri": f"{drop.name}#L{line_no}", "source": drop.name}
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return {**base, "reason": "invalid-utf8", "detail": f"byte {err.start}: {err.reason}"}
+    if not line.strip():
+        return {**base, "reason": "blank-line", "detail": "line holds no JSON value"}
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        return {**base, "reason": "malformed-json", "detail": f"{err.msg} at column {err.colno}"}
+    if not isinstance(record, dict):
+        return {**base, "reason": "malformed-json", "detail": f"a JSON {type(record).__name__}, expected an object"}
+    text = record.get("text")
+    if not isinstance(text, str):
+        what = "no `text` field" if text is None else f"`text` is a {type(text).__name__}, expected a string"
+        return {**base, "reason": "missing-text", "detail": what}
+    base["source"] = _opt_str(record, "source") or drop.name
+    path = _opt_str(record, "path") or _opt_str(record, "id")
+    return _document(base, text, path, _opt_str(record, "domain"), _opt_str(record, "repo"),
+                     _opt_str(record, "license"), settings.max_document_bytes)
+
+
+PARQUET_COLUMNS = ("text", "source", "path", "id", "repo", "license", "domain")
+
+
+def parse_parquet(drop: Drop, file_no: int, settings: LandingSettings) -> Iterator[dict]:
+    unreadable = {"file_no": file_no, "record_no": 0, "uri": drop.name, "source": drop.name, "reason": "unreadable-file"}
+    try:
+        parquet = pq.ParquetFile(drop.path)
+    except (OSError, pa.ArrowException) as err:
+        yield {**unreadable, "detail": f"not a readable Parquet file: {err}"}
+        return
+    names = parquet.schema_arrow.names
+    if "text" not in names or not pa.types.is_string(parquet.schema_arrow.field("text").type) and not pa.types.is_large_string(parquet.schema_arrow.field("text").type):
+        yield {**unreadable, "detail": f"needs a string `text` column; columns are {names}"}
+        return
+    columns = [c for c in PARQUET_COLUMNS if c in names]
+    row = 0
+    for batch in parquet.iter_batches(batch_size=settings.batch_rows, columns=columns):
+        for record in batch.to_pylist():
+            row += 1
+            base = {"file_no": file_no, "record_no": row, "uri": f"{drop.name}#row{row}", "source": _opt_str(record, "source") or drop.name}
+            text = record.get("text")
+            if text is None:
+                yield {**base, "reason": "missing-text", "detail": "`text` is null"}
+                continue
+            path = _opt_str(record, "path") or _opt_str(record, "id")
+            yield _document(base, text, path, _opt_str(record, "domain"), _opt_str(record, "repo"),
+                            _opt_str(record, "license"), settings.max_document_bytes)
+
+
+def parse_tree_file(drop: Drop, file_no: int, settings: LandingSettings) -> Iterator[dict]:
+    info = drop.files[file_no]
+    base = {"file_no": file_no, "record_no": 0, "uri": f"{drop.name}/{info.relpath}", "source": drop.name}
+    if info.symlink:
+        yield {**base, "reason": "symlink", "detail": "links are not followed out of a source tree"}
+        return
+    if info.size > settings.max_document_bytes:
+        yield {**base, "reason": "too-large", "detail": f"{info.size} bytes > landing.max_document_bytes={settings.max_document_bytes}"}
+        return
+    try:
+        data = (Path(drop.path) / info.relpath).read_bytes()
+    except OSError as err:
+        yield {**base, "reason": "unreadable-file", "detail": str(err)}
+        return
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        yield {**base, "reason": "binary-file", "detail": "NUL byte in the first 8000 bytes"}
+        return
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        yield {**base, "reason": "invalid-utf8", "detail": f"byte {err.start}: {err.reason}"}
+        return
+    yield _document(base, text, info.relpath, None, drop.name, info.license_hint, settings.max_document_bytes)
+
+
+PARSERS = {"jsonl": parse_jsonl, "parquet": parse_parquet, "tree": parse_tree_file}
+
+
+def _batches(records: Iterable[dict], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    chunk: list[dict] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= batch_rows:
+            yield pa.RecordBatch.from_pylist(chunk, schema=PARSED_ARROW)
+            chunk = []
+    if chunk:
+        yield pa.RecordBatch.from_pylist(chunk, schema=PARSED_ARROW)
+
+
+def parse_drop(spark: SparkSession, drop: Drop, settings: LandingSettings) -> DataFrame:
+    """Every record of the drop, one row each, documents and rejects together."""
+    drop_json = drop.model_dump_json()
+    parser_settings = settings.model_dump()
+
+    def parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        local_drop = Drop.model_validate_json(drop_json)
+        local_settings = LandingSettings(**parser_settings)
+        parse = PARSERS[local_drop.kind]
+        for batch in batches:
+            for file_no in batch.column("file_no").to_pylist():
+                yield from _batches(parse(local_drop, file_no, local_settings), local_settings.batch_rows)
+
+    slices = max(1, min(len(drop.files), spark.sparkContext.defaultParallelism * 4))
+    files = spark.createDataFrame([(i,) for i in range(len(drop.files))], "file_no long").repartition(slices, "file_no")
+    return files.mapInArrow(parse_files, PARSED_SPARK)
+
+
+def split_parsed(parsed: DataFrame, drop: Drop, known_doc_ids: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Documents and rejects of a parsed drop.
+
+    A record whose doc_id repeats inside the drop keeps its first occurrence (by file, then
+    record number); one whose doc_id is already in ``known_doc_ids`` (``doc_id, drop_id`` from
+    earlier drops) is rejected as ``already-ingested``. Both are reject rows, so the count of
+    rows across the two outputs always equals the records parsed.
+    """
+    landed_at = F.lit(drop.landed_at).cast("timestamp")
+    docs = parsed.where(F.col("reason").isNull())
+    first = Window.partitionBy("doc_id").orderBy("file_no", "record_no")
+    docs = docs.withColumn("_rank", F.row_number().over(first)).withColumn("_first_uri", F.first("uri").over(first))
+    known = known_doc_ids.select("doc_id", F.col("drop_id").alias("_known_in"))
+    docs = docs.join(known, "doc_id", "left")
+
+    dup_in_drop = docs.where(F.col("_rank") > 1).select(
+        "source", "uri", F.lit("duplicate-in-drop").alias("reason"),
+        F.concat(F.lit("same doc_id as "), F.col("_first_uri")).alias("detail"))
+    already = docs.where((F.col("_rank") == 1) & F.col("_known_in").isNotNull()).select(
+        "source", "uri", F.lit("already-ingested").alias("reason"),
+        F.concat(F.lit("doc_id already in raw_documents from drop "), F.col("_known_in")).alias("detail"))
+    bad = parsed.where(F.col("reason").isNotNull()).select("source", "uri", "reason", "detail")
+    rejects = bad.unionByName(dup_in_drop).unionByName(already).select(
+        "source", "uri", F.lit(STAGE).alias("stage"), "reason", "detail", F.lit(drop.drop_id).alias("drop_id"))
+
+    documents = docs.where((F.col("_rank") == 1) & F.col("_known_in").isNull()).select(
+        "doc_id", "source", "uri", "domain_hint", "text", "bytes", "repo", "path", "license_hint",
+        landed_at.alias("ingested_at"), F.lit(drop.drop_id).alias("drop_id"))
+    return documents, rejects
