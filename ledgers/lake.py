@@ -75,13 +75,18 @@ class Lake:
         return DeltaTable.isDeltaTable(self.spark, self.path(table))
 
     def ensure(self, table: str) -> DeltaTable:
-        """Create the table empty with its declared schema (NOT NULL constraints included)."""
+        """Create the table empty with its declared schema (NOT NULL constraints included).
+
+        Deletion vectors stay off so that every reader (delta-rs behind DuckDB, pyarrow datasets)
+        can scan any version without Spark.
+        """
         schema = spark_schema(self.spec(table).model)
         return (
             DeltaTable.createIfNotExists(self.spark)
             .location(self.path(table))
             .addColumns(schema)
             .comment(self.spec(table).description)
+            .property("delta.enableDeletionVectors", "false")
             .execute()
         )
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from schemas.landing import Drop, DropFile
 
-_SAFE = re.compile(r"[^A-Za-z0-9._]+")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 JSONL_SUFFIXES = {".jsonl": None, ".ndjson": None, ".jsonl.gz": "gzip", ".ndjson.gz": "gzip", ".jsonl.zst": "zstd", ".ndjson.zst": "zstd"}
 LICENSE_NAMES = re.compile(r"^(LICEN[CS]E|COPYING|COPYRIGHT|UNLICENSE)([._-].*)?$", re.IGNORECASE)
 VCS_DIRS = {".git", ".hg", ".svn"}

@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Set-up is idempotent: the venv
+# is rebuilt only when pyproject.toml changes, the Delta jars only when jars/pom.xml does.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+JARS_STAMP := jars/lib/.resolved
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+
+.PHONY: setup demo test ui clean-lake
+setup: $(VENV_STAMP) $(JARS_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(JARS_STAMP): jars/pom.xml
+	rm -rf jars/lib
+	mvn -q -B -f jars/pom.xml dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime
+	touch $@
+
+demo: setup
+	$(PY) -m assets.demo
+
+test: setup
+	$(PY) -m pytest
+
+ui: setup
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+clean-lake:
+	rm -rf lake landing spark-warehouse dagster_home/storage dagster_home/landing_sensor.cursor

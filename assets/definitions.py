@@ -1,0 +1,24 @@
+"""The code location: every asset, check, sensor, job and resource of the lakehouse."""
+
+from __future__ import annotations
+
+from dagster import Definitions, in_process_executor
+
+from assets.ingest import ingest_job, landing_sensor, raw_documents
+from assets.resources import resources_from
+from schemas.settings import IrmSettings
+
+
+def build_definitions(settings: IrmSettings | None = None) -> Definitions:
+    """Spark assets run in process: a multiprocess executor would start one JVM per step."""
+    settings = settings or IrmSettings()
+    return Definitions(
+        assets=[raw_documents],
+        jobs=[ingest_job],
+        sensors=[landing_sensor],
+        resources=resources_from(settings),
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions()

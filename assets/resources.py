@@ -1,0 +1,73 @@
+"""Dagster resources: the settings object, exposed field by field so the UI shows what runs where.
+
+Per-environment differences (a cluster master URL, an s3:// lake) live here, never in asset code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from ledgers.lake import Lake
+from schemas.settings import IrmSettings, LakeSettings, LandingSettings, SparkSettings
+from spark_jobs.session import get_spark
+
+
+class SparkResource(ConfigurableResource):
+    """The process's Spark session (Delta configured). Assets run in process, so one JVM per run."""
+
+    master: str = "local[*]"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 8
+    jars_dir: str = "jars/lib"
+    extra_jars: list[str] = Field(default_factory=list)
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, s: SparkSettings) -> "SparkResource":
+        return cls(master=s.master, driver_memory=s.driver_memory, shuffle_partitions=s.shuffle_partitions,
+                   jars_dir=s.jars_dir, extra_jars=s.extra_jars, conf=s.conf)
+
+    def settings(self) -> SparkSettings:
+        return SparkSettings(master=self.master, driver_memory=self.driver_memory, shuffle_partitions=self.shuffle_partitions,
+                             jars_dir=self.jars_dir, extra_jars=self.extra_jars, conf=self.conf)
+
+    def session(self):
+        return get_spark(self.settings())
+
+
+class LakeResource(ConfigurableResource):
+    """Where the lake and the landing zone are."""
+
+    root: str = "lake"
+    storage_options: dict[str, str] = Field(default_factory=dict)
+    landing_root: str = "landing"
+    settle_seconds: float = 5.0
+    max_document_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, lake: LakeSettings, landing: LandingSettings) -> "LakeResource":
+        return cls(root=lake.root, storage_options=lake.storage_options, landing_root=landing.root,
+                   settle_seconds=landing.settle_seconds, max_document_bytes=landing.max_document_bytes)
+
+    def lake_settings(self) -> LakeSettings:
+        return LakeSettings(root=self.root, storage_options=self.storage_options)
+
+    def landing_settings(self) -> LandingSettings:
+        return LandingSettings(root=self.landing_root, settle_seconds=self.settle_seconds, max_document_bytes=self.max_document_bytes)
+
+    @property
+    def landing_path(self) -> Path:
+        return self.landing_settings().path
+
+    def lake(self, spark: SparkResource) -> Lake:
+        return Lake(self.lake_settings(), spark.session())
+
+
+def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
+    return {
+        "spark": SparkResource.from_settings(settings.spark),
+        "lake": LakeResource.from_settings(settings.lake, settings.landing),
+    }

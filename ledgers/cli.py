@@ -1,0 +1,100 @@
+"""``irm``: the lake from a terminal. ``irm tables`` and ``irm sql "SELECT ..."`` over DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from typing import Optional
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ledgers.query import QueryError, list_tables, run_sql
+from schemas.settings import IrmSettings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Query the irm lakehouse (Delta tables) with DuckDB.")
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _settings(lake: Optional[str]) -> IrmSettings:
+    settings = IrmSettings()
+    if lake:
+        settings = settings.model_copy(update={"lake": settings.lake.model_copy(update={"root": lake.rstrip("/")})})
+    return settings
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def emit(table: pa.Table, fmt: Format, title: str | None = None) -> None:
+    rows = table.to_pylist()
+    if fmt is Format.json:
+        json.dump([{k: _jsonable(v) for k, v in r.items()} for r in rows], sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    elif fmt is Format.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(table.column_names)
+        writer.writerows([[_jsonable(r[c]) for c in table.column_names] for r in rows])
+    else:
+        view = Table(title=title, show_lines=False)
+        for name in table.column_names:
+            view.add_column(name, overflow="fold")
+        for r in rows:
+            view.add_row(*["NULL" if r[c] is None else str(_jsonable(r[c])) for c in table.column_names])
+        Console(width=200).print(view)
+
+
+def _parse_as_of(values: list[str]) -> dict[str, int]:
+    as_of = {}
+    for item in values:
+        name, sep, version = item.partition("=")
+        if not sep or not version.isdigit():
+            raise typer.BadParameter(f"--as-of {item!r}: expected TABLE=VERSION, e.g. raw_documents=3")
+        as_of[name] = int(version)
+    return as_of
+
+
+@app.command()
+def tables(
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, csv or json"),
+    lake: Optional[str] = typer.Option(None, help="lake root (default: IRM_LAKE__ROOT or lake/)"),
+) -> None:
+    """Every lake table with its location, current version and row count."""
+    infos = list_tables(_settings(lake).lake)
+    emit(pa.Table.from_pylist([vars(i) for i in infos], schema=pa.schema(
+        [("name", pa.string()), ("uri", pa.string()), ("version", pa.int64()), ("rows", pa.int64())])), fmt, "lake tables")
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help='SQL over the lake tables, e.g. "SELECT reason, count(*) FROM rejects GROUP BY 1"'),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, csv or json"),
+    as_of: list[str] = typer.Option([], "--as-of", help="time travel: TABLE=VERSION (repeatable)"),
+    lake: Optional[str] = typer.Option(None, help="lake root (default: IRM_LAKE__ROOT or lake/)"),
+) -> None:
+    """Run DuckDB SQL with every lake table registered as a view of the same name."""
+    try:
+        result = run_sql(_settings(lake).lake, query, _parse_as_of(as_of))
+    except QueryError as err:
+        typer.echo(f"irm sql: {err}", err=True)
+        raise typer.Exit(2) from None
+    emit(result, fmt)
+
+
+if __name__ == "__main__":
+    app()
