@@ -1,0 +1,129 @@
+"""MinHash signatures and LSH band keys, vectorized over Arrow batches.
+
+Per-row Python is what makes Spark dedup slow, so nothing here loops over words or shingles in
+Python: words come from Arrow's regex split, word hashes from a polynomial hash computed over
+the Arrow string buffer with numpy, shingle hashes from shifted word-hash arrays, and the
+``num_perm`` permutations from one multiply-add-shift matrix product per chunk, reduced to the
+per-document minimum with ``np.minimum.reduceat``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.dedup import MinHashConfig
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_P = np.uint64(1099511628211)
+_K = np.uint64(0x9E3779B97F4A7C15)
+WORD_SPLIT = r"[^0-9A-Za-z_\x80-\xff]+"
+CHUNK_SHINGLES = 1 << 15
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer: spreads every input bit over the output."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def words(texts: pa.Array) -> pa.ListArray:
+    """Lower-cased words: runs of letters, digits and underscore (any non-ASCII byte counts as a letter)."""
+    split = pc.split_pattern_regex(pc.utf8_lower(texts), pattern=WORD_SPLIT)
+    return split
+
+
+def _string_hashes(strings: pa.StringArray) -> np.ndarray:
+    """Polynomial hash of each string's UTF-8 bytes, computed over the Arrow buffers at once."""
+    if len(strings) == 0:
+        return np.zeros(0, np.uint64)
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset: strings.offset + len(strings) + 1].astype(np.int64)
+    lengths = np.diff(offsets)
+    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    nonempty = lengths > 0
+    starts = (offsets[:-1] - offsets[0])[nonempty]
+    position = np.arange(len(data), dtype=np.int64) - np.repeat(starts, lengths[nonempty])
+    powers = np.cumprod(np.full(int(lengths.max()), _P, dtype=np.uint64), dtype=np.uint64)
+    contrib = (data.astype(np.uint64) + np.uint64(1)) * powers[position]
+    hashed = np.zeros(len(strings), dtype=np.uint64)
+    hashed[nonempty] = np.add.reduceat(contrib, starts)
+    return _mix(hashed + lengths.astype(np.uint64))
+
+
+def word_hashes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hash of every word and the index of the document it belongs to.
+
+    Words repeat a lot, so only the batch's distinct words are hashed (dictionary encoding)."""
+    split = words(texts)
+    flat = pc.list_flatten(split)
+    parents = np.asarray(pc.list_parent_indices(split), dtype=np.int64)
+    encoded = pc.dictionary_encode(flat)
+    dictionary = encoded.dictionary
+    indices = np.asarray(encoded.indices, dtype=np.int64)
+    keep = (np.asarray(pc.binary_length(dictionary), dtype=np.int64) > 0)[indices]
+    return _string_hashes(dictionary)[indices[keep]], parents[keep]
+
+
+def shingle_hashes(texts: pa.Array, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash of every word n-gram and its document. A document with fewer than ``ngram`` words
+    gets one shingle of all its words, so short texts still have a signature."""
+    hashes, parents = word_hashes(texts)
+    n_words = len(hashes)
+    if n_words == 0:
+        return hashes, parents
+    first_of_doc = np.ones(n_words, dtype=bool)
+    first_of_doc[1:] = parents[1:] != parents[:-1]
+    combined = np.zeros(n_words, dtype=np.uint64)
+    same_doc_through = np.ones(n_words, dtype=bool)
+    for k in range(ngram):
+        idx = np.minimum(np.arange(n_words) + k, n_words - 1)
+        inside = (parents[idx] == parents) & (np.arange(n_words) + k < n_words)
+        same_doc_through &= inside
+        combined = combined * _K + np.where(inside, hashes[idx], np.uint64(0))
+    counts = np.bincount(parents, minlength=int(parents.max()) + 1)
+    short_doc = counts[parents] < ngram
+    valid = same_doc_through | (short_doc & first_of_doc)
+    return _mix(combined[valid]), parents[valid]
+
+
+def permutations(cfg: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(cfg.seed)
+    a = rng.integers(1, 2**63, size=cfg.num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=cfg.num_perm, dtype=np.uint64)
+    return a, b
+
+
+def signatures(texts: pa.Array, cfg: MinHashConfig, perms: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n_docs, num_perm) uint32 MinHash signatures and a mask of documents that have shingles."""
+    a, b = perms or permutations(cfg)
+    n_docs = len(texts)
+    sig = np.full((n_docs, cfg.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    shingles, parents = shingle_hashes(texts, cfg.ngram)
+    has = np.zeros(n_docs, dtype=bool)
+    if len(shingles) == 0:
+        return sig, has
+    has[parents] = True
+    for lo in range(0, len(shingles), CHUNK_SHINGLES):
+        hi = min(lo + CHUNK_SHINGLES, len(shingles))
+        x, p = shingles[lo:hi], parents[lo:hi]
+        h = ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).astype(np.uint32)
+        starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+        mins = np.minimum.reduceat(h, starts, axis=0)
+        docs = p[starts]
+        sig[docs] = np.minimum(sig[docs], mins)
+    return sig, has
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n_docs, bands) int64 keys: a hash of each band's ``rows`` values, band index mixed in."""
+    keys = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    for band in range(bands):
+        h = np.full(sig.shape[0], _mix(np.array([band + 1], dtype=np.uint64))[0], dtype=np.uint64)
+        for value in sig[:, band * rows:(band + 1) * rows].T:
+            h = _mix(h ^ value.astype(np.uint64))
+        keys[:, band] = h
+    return keys.view(np.int64)
