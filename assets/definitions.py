@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, define_asset_job, in_process_executor
+
+from assets.curation import dedup, documents_clean
 
 from assets.ingest import ingest_job, landing_sensor, raw_documents
 from assets.resources import resources_from
 from schemas.settings import IrmSettings
 
 
+curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup],
+                                description="Clean and deduplicate everything ingested so far.")
+
+
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
     return Definitions(
-        assets=[raw_documents],
-        jobs=[ingest_job],
+        assets=[raw_documents, documents_clean, dedup],
+        jobs=[ingest_job, curation_job],
         sensors=[landing_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,

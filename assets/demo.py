@@ -40,15 +40,22 @@ def main() -> None:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     console.print(f"[bold]sensor tick[/]: {len(requests)} new drop(s)")
 
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     job = defs.resolve_job_def("ingest_job")
     for request in requests:
         started = time.monotonic()
         run = job.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags,
-                                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+                                     run_config=quiet)
         if not run.success:
             raise SystemExit(f"ingest of {request.partition_key} failed; see the run in `make ui`")
         console.print(f"  ingested {request.partition_key} in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
     cursor_file.write_text(result.cursor or "")
+
+    started = time.monotonic()
+    run = defs.resolve_job_def("curation_job").execute_in_process(instance=instance, run_config=quiet)
+    if not run.success:
+        raise SystemExit("curation failed; see the run in `make ui`")
+    console.print(f"  curated (documents_clean, dedup) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
     tables = Table(title="lake tables")
     for column in ("table", "version", "rows"):
@@ -64,6 +71,15 @@ def main() -> None:
     for row in reasons.to_pylist():
         rejects.add_row(row["stage"], row["reason"], str(row["n"]))
     console.print(rejects)
+
+    dedup = run_sql(settings.lake, "SELECT domain, count(*) AS docs, count(*) FILTER (removed_reason = 'exact-duplicate') AS exact, "
+                                   "count(*) FILTER (removed_reason = 'near-duplicate') AS near FROM dedup GROUP BY 1 ORDER BY 1")
+    dedup_view = Table(title="dedup per domain")
+    for column in ("domain", "documents", "exact duplicates", "near duplicates"):
+        dedup_view.add_column(column)
+    for row in dedup.to_pylist():
+        dedup_view.add_row(row["domain"], str(row["docs"]), str(row["exact"]), str(row["near"]))
+    console.print(dedup_view)
     console.print('try: [bold].venv/bin/irm sql "SELECT source, domain_hint, count(*) docs, sum(bytes) bytes '
                   'FROM raw_documents GROUP BY ALL ORDER BY docs DESC"[/]')
 

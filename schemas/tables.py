@@ -67,6 +67,34 @@ class IngestedDrop(BaseModel):
     landed_at: dt.datetime
 
 
+class DocumentClean(BaseModel):
+    """A document after normalization, language ID, PII redaction and quality scoring: silver."""
+
+    doc_id: str
+    source: str
+    uri: str
+    text: str
+    bytes: int
+    lang: str = Field(description="ISO 639-1 for prose and math, the programming language for code")
+    lang_score: float
+    pii_redactions: dict[str, int] = Field(description="placeholders inserted, per type (email, ip_address, phone, secret)")
+    quality: dict[str, float] = Field(description="quality heuristics; thresholds live in CleanConfig")
+    domain: str = Field(description="code / math / text / synthetic")
+    bucket: str = Field(description="domain/lang, e.g. code/python, text/en")
+
+
+class DedupRow(BaseModel):
+    """Every cleaned document with its exact hash, near-duplicate cluster and keeper decision."""
+
+    doc_id: str
+    domain: str
+    exact_hash: str
+    minhash_cluster: str = Field(description="smallest doc_id of the near-duplicate cluster")
+    is_keeper: bool
+    removed_reason: Optional[str] = Field(default=None, description="exact-duplicate or near-duplicate")
+    duplicate_of: Optional[str] = Field(default=None, description="the keeper this document duplicates")
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -80,6 +108,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("raw_documents", RawDocument, "landed documents, one row per distinct doc_id"),
         TableSpec("drops", IngestedDrop, "one row per ingested landing drop with its record accounting"),
         TableSpec("rejects", Reject, "records a stage rejected, with reason and detail"),
+        TableSpec("documents_clean", DocumentClean, "normalized, language-identified, PII-redacted, quality-scored documents"),
+        TableSpec("dedup", DedupRow, "exact and MinHash-LSH near-duplicate clusters with one keeper each"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }
