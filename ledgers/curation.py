@@ -55,7 +55,8 @@ def run_clean(lake: Lake, cfg: CleanConfig, run_id: str | None = None) -> StageR
 
 def run_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None = None) -> StageReport:
     """Exact duplicates first (keeper: smallest doc_id per hash), then MinHash-LSH over the exact
-    keepers; a near-duplicate cluster keeps its smallest doc_id."""
+    keepers; a near-duplicate cluster keeps its smallest doc_id. ``duplicate_of`` always names
+    the final keeper, also for an exact copy of a document that was itself a near duplicate."""
     docs = exact_keepers(exact_hashes(lake.read("documents_clean").select("doc_id", "domain", "text"))).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         input_rows = docs.count()
@@ -68,7 +69,7 @@ def run_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None = None) -> Stag
                     "doc_id", "domain", "exact_hash", "minhash_cluster",
                     (~F.col("is_exact_dup") & ~F.col("is_near_dup")).alias("is_keeper"),
                     F.when(F.col("is_exact_dup"), "exact-duplicate").when(F.col("is_near_dup"), "near-duplicate").alias("removed_reason"),
-                    F.when(F.col("is_exact_dup"), F.col("exact_keeper")).when(F.col("is_near_dup"), F.col("minhash_cluster")).alias("duplicate_of"),
+                    F.when(F.col("is_exact_dup") | F.col("is_near_dup"), F.col("minhash_cluster")).alias("duplicate_of"),
                 ))
         write = lake.write(rows, "dedup", mode="overwrite", run_id=run_id)
         table = lake.read("dedup", version=write.version)

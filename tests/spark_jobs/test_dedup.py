@@ -1,0 +1,63 @@
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from bench.planted import pair_scores, planted_corpus, shingle_set
+from schemas.dedup import MinHashConfig, optimal_bands_rows
+from spark_jobs.dedup import connected_components, near_duplicate_clusters
+from spark_jobs.minhash import shingle_hashes, signatures
+
+CFG = MinHashConfig()
+
+
+def test_bands_and_rows_follow_the_threshold():
+    assert CFG.bands_rows == (9, 13)
+    assert optimal_bands_rows(0.5, 128)[1] < 13
+    with pytest.raises(ValueError, match="exceeds num_perm"):
+        MinHashConfig(bands_override=20, rows_override=10)
+
+
+def test_shingles_match_the_reference_tokenizer_and_short_documents_get_one():
+    texts = ["Alpha beta, gamma delta epsilon zeta!", "two words", "", "..."]
+    hashes, parents = shingle_hashes(pa.array(texts), 5)
+    counts = np.bincount(parents, minlength=4)
+    assert counts.tolist() == [len(shingle_set(t, 5)) for t in texts] == [2, 1, 0, 0]
+
+
+def test_signature_agreement_estimates_jaccard():
+    base = " ".join(f"w{i}" for i in range(400))
+    edited = base.replace("w100 ", "x ").replace("w200 ", "y ")
+    sig, has = signatures(pa.array([base, edited, "unrelated words entirely here and there", ""]), CFG)
+    exact = len(shingle_set(base, 5) & shingle_set(edited, 5)) / len(shingle_set(base, 5) | shingle_set(edited, 5))
+    assert abs((sig[0] == sig[1]).mean() - exact) < 0.1
+    assert (sig[0] == sig[2]).mean() < 0.1
+    assert has.tolist() == [True, True, True, False]
+
+
+def test_connected_components_find_the_smallest_member_of_each_component(spark):
+    chain = [(f"n{i:02d}", f"n{i + 1:02d}") for i in range(20)]
+    edges = spark.createDataFrame(chain + [("b2", "b1"), ("b3", "b2"), ("c1", "c2")], "src string, dst string")
+    labels = {r["node"]: r["component"] for r in connected_components(edges).collect()}
+    assert {labels[f"n{i:02d}"] for i in range(21)} == {"n00"}
+    assert labels["b3"] == labels["b2"] == "b1" and labels["c2"] == "c1"
+
+
+def test_planted_near_duplicates_are_found_against_exact_jaccard(spark):
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    bases = [p.read_text() for p in sorted((stdlib / "email").glob("*.py")) if p.stat().st_size > 3000][:10]
+    corpus = planted_corpus(bases)
+    assert len(corpus.truth) > 30
+    below = [j for j in corpus.jaccard.values() if 0.6 <= j < 0.8]
+    assert below, "the corpus must hold pairs just under the threshold"
+    df = spark.createDataFrame(sorted(corpus.docs.items()), "doc_id string, text string")
+    clusters = {r["doc_id"]: r["minhash_cluster"] for r in near_duplicate_clusters(df, CFG).collect()}
+    assert set(clusters) == set(corpus.docs)
+    precision, recall, f1 = pair_scores(clusters, corpus.truth)
+    assert f1 >= 0.75, (precision, recall, f1)
+    for cluster in set(clusters.values()):
+        assert cluster == min(d for d, c in clusters.items() if c == cluster)
+    lookalikes = [d for d in corpus.docs if d.endswith("lookalike")]
+    assert all(clusters[d] == d for d in lookalikes)
