@@ -13,7 +13,7 @@ from pydantic import Field
 
 from assets.ingest import _markdown_counts, raw_documents
 from assets.resources import LakeResource, SparkResource
-from ledgers.curation import clean_conservation, dedup_conservation, run_clean, run_dedup
+from ledgers.curation import StageReport, clean_conservation, dedup_conservation, run_clean, run_dedup
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
 
@@ -38,11 +38,22 @@ class DedupRunConfig(Config):
         return MinHashConfig(ngram=self.ngram, num_perm=self.num_perm, threshold=self.threshold, seed=self.seed)
 
 
-def _conservation_check(name: str, input_rows: int, kept: int, removed: int) -> AssetCheckResult:
-    return AssetCheckResult(
-        check_name=name, passed=input_rows == kept + removed,
-        metadata={"input": input_rows, "kept": kept, "removed": removed},
-        description=f"{kept} kept + {removed} removed vs {input_rows} in",
+def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata) -> MaterializeResult:
+    """Shared metadata of a curation stage, and its conservation check on the counts the lake
+    holds after the write (``in_lake`` = input, kept, removed), not on the job's own counters."""
+    input_rows, kept, removed = in_lake
+    return MaterializeResult(
+        metadata={
+            "rows_in": report.input_rows, "dagster/row_count": report.kept,
+            "removed_by_reason": MetadataValue.md(_markdown_counts(report.removed_by_reason, "reason")),
+            "table_versions": MetadataValue.json({w.table: w.version for w in report.writes}),
+            **metadata,
+        },
+        check_results=[AssetCheckResult(
+            check_name="records_conserved", passed=input_rows == kept + removed,
+            metadata={"input": input_rows, "kept": kept, "removed": removed},
+            description=f"{kept} kept + {removed} removed vs {input_rows} in",
+        )],
     )
 
 
@@ -55,17 +66,11 @@ def _conservation_check(name: str, input_rows: int, kept: int, removed: int) -> 
 def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_clean(the_lake, config.to_config(), run_id=context.run_id)
-    raw, kept, removed = clean_conservation(the_lake)
-    return MaterializeResult(
-        metadata={
-            "rows_in": report.input_rows, "dagster/row_count": report.kept,
-            "removed_by_reason": MetadataValue.md(_markdown_counts(report.removed_by_reason, "reason")),
-            "pii_redactions": MetadataValue.json(report.extra["pii_redactions"]),
-            "documents_per_domain": MetadataValue.json(report.extra["domains"]),
-            "length_histogram_bytes": MetadataValue.md(_markdown_counts(report.extra["length_histogram"], "bytes ≥")),
-            "table_versions": MetadataValue.json({w.table: w.version for w in report.writes}),
-        },
-        check_results=[_conservation_check("records_conserved", raw, kept, removed)],
+    return _stage_result(
+        report, clean_conservation(the_lake),
+        pii_redactions=MetadataValue.json(report.extra["pii_redactions"]),
+        documents_per_domain=MetadataValue.json(report.extra["domains"]),
+        length_histogram_bytes=MetadataValue.md(_markdown_counts(report.extra["length_histogram"], "bytes ≥")),
     )
 
 
@@ -78,14 +83,8 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
 def dedup(context: AssetExecutionContext, config: DedupRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_dedup(the_lake, config.to_config(), run_id=context.run_id)
-    clean, kept, removed = dedup_conservation(the_lake)
-    return MaterializeResult(
-        metadata={
-            "rows_in": report.input_rows, "dagster/row_count": report.kept,
-            "removed_by_reason": MetadataValue.md(_markdown_counts(report.removed_by_reason, "reason")),
-            "dedup_rate_by_domain": MetadataValue.json(report.extra["dedup_rate_by_domain"]),
-            "lsh_bands_x_rows": f"{report.extra['bands']} x {report.extra['rows_per_band']}",
-            "table_versions": MetadataValue.json({w.table: w.version for w in report.writes}),
-        },
-        check_results=[_conservation_check("records_conserved", clean, kept, removed)],
+    return _stage_result(
+        report, dedup_conservation(the_lake),
+        dedup_rate_by_domain=MetadataValue.json(report.extra["dedup_rate_by_domain"]),
+        lsh_bands_x_rows=f"{report.extra['bands']} x {report.extra['rows_per_band']}",
     )

@@ -3,6 +3,7 @@ import json
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 from assets.definitions import build_definitions
+from assets.curation import dedup, documents_clean
 from assets.ingest import raw_documents
 from assets.resources import resources_from
 from ledgers.ingest import drop_conservation
@@ -57,3 +58,20 @@ def test_materializing_a_drop_partition_writes_the_lake_and_passes_the_check(set
     assert meta["dagster/row_count"].value == 2 and meta["rejects"].value == 7
     assert "malformed-json" in meta["rejects_by_reason"].value
     assert drop_conservation(lake, drop_id).holds
+
+
+def test_curation_assets_materialize_after_ingest_with_passing_checks(settings):
+    write_tree(settings.landing.path / "repo")
+    defs = build_definitions(settings)
+    instance = DagsterInstance.ephemeral()
+    (drop_id,) = [r.partition_key for r in _tick(defs, instance, None).run_requests]
+    instance.add_dynamic_partitions("drops", [drop_id])
+    resources = resources_from(settings)
+    assert materialize([raw_documents], partition_key=drop_id, instance=instance, resources=resources).success
+    result = materialize([documents_clean, dedup], instance=instance, resources=resources, selection=[documents_clean, dedup])
+    assert result.success
+    checks = {c.asset_key.to_user_string(): c for c in result.get_asset_check_evaluations()}
+    assert checks["documents_clean"].passed and checks["dedup"].passed
+    assert checks["documents_clean"].metadata["input"].value == 5
+    meta = result.asset_materializations_for_node("dedup")[0].metadata
+    assert meta["lsh_bands_x_rows"].value == "9 x 13"
