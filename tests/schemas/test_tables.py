@@ -16,13 +16,21 @@ SPARK_TO_ARROW = {
 }
 
 
+def _arrow_of(spark_type):
+    if isinstance(spark_type, T.MapType):
+        return pa.map_(_arrow_of(spark_type.keyType), pa.field("value", _arrow_of(spark_type.valueType), nullable=spark_type.valueContainsNull))
+    if isinstance(spark_type, T.ArrayType):
+        return pa.list_(pa.field("element", _arrow_of(spark_type.elementType), nullable=spark_type.containsNull))
+    return SPARK_TO_ARROW[spark_type]
+
+
 @pytest.mark.parametrize("name", sorted(TABLES))
 def test_pydantic_spark_and_arrow_schemas_agree(name):
     model = TABLES[name].model
     spark, arrow = spark_schema(model), arrow_schema(model)
     assert spark.fieldNames() == arrow.names == list(model.model_fields)
     for s_field, a_field in zip(spark.fields, arrow):
-        assert SPARK_TO_ARROW[s_field.dataType] == a_field.type, s_field.name
+        assert _arrow_of(s_field.dataType) == a_field.type, s_field.name
         assert s_field.nullable == a_field.nullable == (not model.model_fields[s_field.name].is_required()), s_field.name
 
 
