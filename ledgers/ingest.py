@@ -6,7 +6,6 @@ a retried or re-materialized partition never double counts.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -65,8 +64,7 @@ def ingest_drop(lake: Lake, drop: Drop, settings: LandingSettings, run_id: str |
         bytes=drop.total_bytes, records_seen=records_seen, documents=writes[0].rows, rejects=writes[1].rows,
         landed_at=drop.landed_at,
     )
-    ledger_df = lake.spark.createDataFrame([ledger_row.model_dump()], lake.conform_schema("drops"))
-    writes.append(lake.merge(ledger_df, "drops", keys=["drop_id"], run_id=run_id, partition=drop.drop_id))
+    writes.append(lake.merge(lake.frame("drops", [ledger_row]), "drops", keys=["drop_id"], run_id=run_id, partition=drop.drop_id))
     return IngestReport(drop, records_seen, writes[0].rows, dict(sorted(by_reason.items())), writes)
 
 
@@ -81,4 +79,4 @@ def drop_conservation(lake: Lake, drop_id: str) -> Conservation:
 
 def rejects_by_reason(lake: Lake, drop_id: str) -> dict[str, int]:
     rows = lake.read("rejects").where(F.col("drop_id") == drop_id).groupBy("reason").count().collect()
-    return dict(sorted(Counter({r["reason"]: r["count"] for r in rows}).items()))
+    return dict(sorted((r["reason"], r["count"]) for r in rows))

@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from delta.tables import DeltaTable
+from pydantic import BaseModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from schemas.settings import LakeSettings
 from schemas.tables import TABLES, LineageEntry, TableSpec
@@ -57,6 +59,7 @@ class Lake:
     def __init__(self, settings: LakeSettings, spark: SparkSession):
         self.settings = settings
         self.spark = spark
+        self._ensured: set[str] = set()
 
     def spec(self, table: str) -> TableSpec:
         try:
@@ -64,8 +67,12 @@ class Lake:
         except KeyError:
             raise LakeError(f"unknown lake table {table!r}; known tables: {sorted(TABLES)} (add a model to schemas/tables.py)") from None
 
-    def conform_schema(self, table: str):
+    def schema(self, table: str) -> StructType:
         return spark_schema(self.spec(table).model)
+
+    def frame(self, table: str, rows: list[BaseModel]) -> DataFrame:
+        """A small DataFrame of validated rows (ledger entries) in the table's schema."""
+        return self.spark.createDataFrame([r.model_dump() for r in rows], self.schema(table))
 
     def path(self, table: str) -> str:
         self.spec(table)
@@ -78,21 +85,22 @@ class Lake:
         """Create the table empty with its declared schema (NOT NULL constraints included).
 
         Deletion vectors stay off so that every reader (delta-rs behind DuckDB, pyarrow datasets)
-        can scan any version without Spark.
+        can scan any version without Spark. Each table is ensured once per ``Lake``: the check
+        reads the Delta log, and every write would otherwise pay for it.
         """
-        schema = spark_schema(self.spec(table).model)
-        return (
-            DeltaTable.createIfNotExists(self.spark)
-            .location(self.path(table))
-            .addColumns(schema)
-            .comment(self.spec(table).description)
-            .property("delta.enableDeletionVectors", "false")
-            .execute()
-        )
+        if table not in self._ensured:
+            (DeltaTable.createIfNotExists(self.spark)
+             .location(self.path(table))
+             .addColumns(self.schema(table))
+             .comment(self.spec(table).description)
+             .property("delta.enableDeletionVectors", "false")
+             .execute())
+            self._ensured.add(table)
+        return DeltaTable.forPath(self.spark, self.path(table))
 
     def read(self, table: str, version: int | None = None) -> DataFrame:
         if not self.exists(table):
-            return self.spark.createDataFrame([], spark_schema(self.spec(table).model))
+            return self.spark.createDataFrame([], self.schema(table))
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
@@ -104,7 +112,7 @@ class Lake:
         return DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]["version"]
 
     def conform(self, df: DataFrame, table: str) -> DataFrame:
-        schema = spark_schema(self.spec(table).model)
+        schema = self.schema(table)
         missing = [f.name for f in schema if f.name not in df.columns]
         if missing:
             raise LakeError(f"cannot write {table}: columns {missing} are missing (schema: schemas/tables.py {self.spec(table).model.__name__})")
@@ -162,5 +170,4 @@ class Lake:
             table=result.table, version=result.version, operation=result.operation, rows=result.rows,
             run_id=run_id, partition=partition, recorded_at=dt.datetime.now(dt.timezone.utc),
         )
-        row = self.spark.createDataFrame([entry.model_dump()], spark_schema(LineageEntry))
-        self.write(row, LINEAGE, mode="append")
+        self.write(self.frame(LINEAGE, [entry]), LINEAGE, mode="append")

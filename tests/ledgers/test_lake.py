@@ -4,17 +4,16 @@ import pytest
 
 from ledgers.lake import LakeError
 from schemas.tables import Reject
-from schemas.types import spark_schema
 
 
-def _rejects(spark, rows):
-    return spark.createDataFrame([Reject(**r).model_dump() for r in rows], spark_schema(Reject))
+def _rejects(lake, rows):
+    return lake.frame("rejects", [Reject(**r) for r in rows])
 
 
 def test_each_write_returns_its_version_and_lands_in_lineage(lake, spark):
     rows = [{"source": "s", "uri": f"u{i}", "stage": "ingest", "reason": "blank-line", "drop_id": "d1"} for i in range(3)]
-    first = lake.write(_rejects(spark, rows), "rejects", run_id="r1", partition="d1")
-    second = lake.write(_rejects(spark, rows[:1]), "rejects", run_id="r2")
+    first = lake.write(_rejects(lake, rows), "rejects", run_id="r1", partition="d1")
+    second = lake.write(_rejects(lake, rows[:1]), "rejects", run_id="r2")
     assert (first.version, first.rows, first.operation) == (1, 3, "WRITE")
     assert (second.version, second.rows) == (2, 1)
     lineage = {(r["table"], r["version"]): r for r in lake.read("lineage").collect()}
@@ -27,14 +26,14 @@ def test_each_write_returns_its_version_and_lands_in_lineage(lake, spark):
 def test_replace_where_rewrites_only_that_partition(lake, spark):
     a = [{"source": "s", "uri": "a", "stage": "ingest", "reason": "x", "drop_id": "A"}]
     b = [{"source": "s", "uri": "b", "stage": "ingest", "reason": "x", "drop_id": "B"}]
-    lake.write(_rejects(spark, a + b), "rejects")
-    lake.write(_rejects(spark, a * 2), "rejects", mode="overwrite", replace_where="drop_id = 'A'")
+    lake.write(_rejects(lake, a + b), "rejects")
+    lake.write(_rejects(lake, a * 2), "rejects", mode="overwrite", replace_where="drop_id = 'A'")
     assert sorted(r["uri"] for r in lake.read("rejects").collect()) == ["a", "a", "b"]
 
 
 def test_merge_upserts_on_keys_and_counts_inserted_plus_updated(lake, spark):
-    lake.write(_rejects(spark, [{"source": "s", "uri": "a", "stage": "st", "reason": "old"}]), "rejects")
-    result = lake.merge(_rejects(spark, [{"source": "s", "uri": "a", "stage": "st", "reason": "new"},
+    lake.write(_rejects(lake, [{"source": "s", "uri": "a", "stage": "st", "reason": "old"}]), "rejects")
+    result = lake.merge(_rejects(lake, [{"source": "s", "uri": "a", "stage": "st", "reason": "new"},
                                          {"source": "s", "uri": "b", "stage": "st", "reason": "new"}]),
                         "rejects", keys=["uri", "stage"])
     assert (result.operation, result.rows) == ("MERGE", 2)
