@@ -6,6 +6,7 @@ report them and its check can compare them with what the tables hold.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -72,16 +73,22 @@ def run_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None = None) -> Stag
                     F.when(F.col("is_exact_dup") | F.col("is_near_dup"), F.col("minhash_cluster")).alias("duplicate_of"),
                 ))
         write = lake.write(rows, "dedup", mode="overwrite", run_id=run_id)
-        table = lake.read("dedup", version=write.version)
-        by_reason = {r["removed_reason"]: r["count"] for r in table.where("removed_reason IS NOT NULL").groupBy("removed_reason").count().collect()}
-        per_domain = {r["domain"]: round(1 - r["kept"] / r["n"], 4) for r in table.groupBy("domain").agg(
-            F.count("*").alias("n"), F.sum(F.col("is_keeper").cast("int")).alias("kept")).collect()}
-        kept = table.where("is_keeper").count()
+        counts = lake.read("dedup", version=write.version).groupBy("domain", "removed_reason").count().collect()
     finally:
         docs.unpersist()
+    by_reason: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    for r in counts:
+        total[r["domain"]] += r["count"]
+        if r["removed_reason"] is not None:
+            by_reason[r["removed_reason"]] += r["count"]
+            removed[r["domain"]] += r["count"]
+    kept = sum(total.values()) - sum(removed.values())
+    per_domain = {domain: round(removed[domain] / n, 4) for domain, n in sorted(total.items())}
     bands, rows_per_band = cfg.bands_rows
     return StageReport(input_rows, kept, dict(sorted(by_reason.items())), [write],
-                       {"dedup_rate_by_domain": dict(sorted(per_domain.items())), "bands": bands, "rows_per_band": rows_per_band})
+                       {"dedup_rate_by_domain": per_domain, "bands": bands, "rows_per_band": rows_per_band})
 
 
 def clean_conservation(lake: Lake) -> tuple[int, int, int]:

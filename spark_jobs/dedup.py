@@ -41,14 +41,12 @@ def minhash_signatures(df: DataFrame, cfg: MinHashConfig) -> DataFrame:
         for batch in batches:
             sig, has = signatures(batch.column("text"), local, perms)
             keys = band_keys(sig, bands, rows)
-            n = len(batch)
             yield pa.RecordBatch.from_arrays([
                 batch.column("doc_id"),
                 pa.array(has),
                 pa.FixedSizeListArray.from_arrays(pa.array(sig.view(np.int32).ravel()), local.num_perm).cast(pa.list_(pa.int32())),
                 pa.FixedSizeListArray.from_arrays(pa.array(keys.ravel()), bands).cast(pa.list_(pa.int64())),
-            ], names=["doc_id", "has_shingles", "signature", "band_keys"]) if n else pa.RecordBatch.from_pylist([], schema=pa.schema([
-                ("doc_id", pa.string()), ("has_shingles", pa.bool_()), ("signature", pa.list_(pa.int32())), ("band_keys", pa.list_(pa.int64()))]))
+            ], names=["doc_id", "has_shingles", "signature", "band_keys"])
 
     return df.select("doc_id", "text").mapInArrow(compute, SIGNATURE_SCHEMA)
 

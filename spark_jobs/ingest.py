@@ -158,7 +158,8 @@ def parse_parquet(drop: Drop, file_no: int, settings: LandingSettings) -> Iterat
         yield {**unreadable, "detail": f"not a readable Parquet file: {err}"}
         return
     names = parquet.schema_arrow.names
-    if "text" not in names or not pa.types.is_string(parquet.schema_arrow.field("text").type) and not pa.types.is_large_string(parquet.schema_arrow.field("text").type):
+    text_type = parquet.schema_arrow.field("text").type if "text" in names else None
+    if text_type is None or not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
         yield {**unreadable, "detail": f"needs a string `text` column; columns are {names}"}
         return
     columns = [c for c in PARQUET_COLUMNS if c in names]

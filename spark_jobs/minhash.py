@@ -15,7 +15,6 @@ import pyarrow.compute as pc
 
 from schemas.dedup import MinHashConfig
 
-_MASK32 = np.uint64(0xFFFFFFFF)
 _P = np.uint64(1099511628211)
 _K = np.uint64(0x9E3779B97F4A7C15)
 WORD_SPLIT = r"[^0-9A-Za-z_\x80-\xff]+"
@@ -33,8 +32,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def words(texts: pa.Array) -> pa.ListArray:
     """Lower-cased words: runs of letters, digits and underscore (any non-ASCII byte counts as a letter)."""
-    split = pc.split_pattern_regex(pc.utf8_lower(texts), pattern=WORD_SPLIT)
-    return split
+    return pc.split_pattern_regex(pc.utf8_lower(texts), pattern=WORD_SPLIT)
 
 
 def _string_hashes(strings: pa.StringArray) -> np.ndarray:
@@ -79,9 +77,10 @@ def shingle_hashes(texts: pa.Array, ngram: int) -> tuple[np.ndarray, np.ndarray]
     first_of_doc[1:] = parents[1:] != parents[:-1]
     combined = np.zeros(n_words, dtype=np.uint64)
     same_doc_through = np.ones(n_words, dtype=bool)
+    positions = np.arange(n_words)
     for k in range(ngram):
-        idx = np.minimum(np.arange(n_words) + k, n_words - 1)
-        inside = (parents[idx] == parents) & (np.arange(n_words) + k < n_words)
+        idx = np.minimum(positions + k, n_words - 1)
+        inside = (parents[idx] == parents) & (positions + k < n_words)
         same_doc_through &= inside
         combined = combined * _K + np.where(inside, hashes[idx], np.uint64(0))
     counts = np.bincount(parents, minlength=int(parents.max()) + 1)
