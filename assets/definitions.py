@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, define_asset_job, in_process_executor
+from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
 
 from assets.curation import dedup, documents_clean
 
@@ -28,3 +28,10 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
 
 
 defs = build_definitions()
+
+
+def tick_landing_sensor(defs: Definitions, instance: DagsterInstance, cursor: str | None) -> SensorResult:
+    """One evaluation of ``landing_sensor`` with its resources, as the daemon would run it."""
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with build_sensor_context(instance=instance, cursor=cursor, resources={"lake": defs.resources["lake"]}, definitions=defs) as context:
+        return sensor(context)

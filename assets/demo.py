@@ -10,13 +10,13 @@ import os
 import time
 from pathlib import Path
 
-from dagster import DagsterInstance, build_sensor_context
+from dagster import DagsterInstance
 from rich.console import Console
-from rich.table import Table
 
-from assets.definitions import build_definitions
+from assets.definitions import build_definitions, tick_landing_sensor
 from ledgers.demo_corpus import build_demo_landing
-from ledgers.query import list_tables, run_sql
+from ledgers.cli import Format, emit
+from ledgers.query import run_sql, tables_arrow
 from schemas.settings import IrmSettings
 
 console = Console(width=140)
@@ -32,9 +32,7 @@ def main() -> None:
     instance = DagsterInstance.get()
     cursor_file = Path(os.environ.get("DAGSTER_HOME", "dagster_home")) / "landing_sensor.cursor"
     cursor = cursor_file.read_text() if cursor_file.exists() else None
-    sensor = defs.resolve_sensor_def("landing_sensor")
-    with build_sensor_context(instance=instance, cursor=cursor, resources={"lake": defs.resources["lake"]}, definitions=defs) as context:
-        result = sensor(context)
+    result = tick_landing_sensor(defs, instance, cursor)
     requests = result.run_requests or []
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -57,29 +55,14 @@ def main() -> None:
         raise SystemExit("curation failed; see the run in `make ui`")
     console.print(f"  curated (documents_clean, dedup) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
-    tables = Table(title="lake tables")
-    for column in ("table", "version", "rows"):
-        tables.add_column(column)
-    for info in list_tables(settings.lake):
-        tables.add_row(info.name, str(info.version), str(info.rows))
-    console.print(tables)
-
-    reasons = run_sql(settings.lake, "SELECT stage, reason, count(*) AS n FROM rejects GROUP BY 1, 2 ORDER BY 1, 3 DESC")
-    rejects = Table(title="rejects per reason")
-    for column in ("stage", "reason", "rows"):
-        rejects.add_column(column)
-    for row in reasons.to_pylist():
-        rejects.add_row(row["stage"], row["reason"], str(row["n"]))
-    console.print(rejects)
-
-    dedup = run_sql(settings.lake, "SELECT domain, count(*) AS docs, count(*) FILTER (removed_reason = 'exact-duplicate') AS exact, "
-                                   "count(*) FILTER (removed_reason = 'near-duplicate') AS near FROM dedup GROUP BY 1 ORDER BY 1")
-    dedup_view = Table(title="dedup per domain")
-    for column in ("domain", "documents", "exact duplicates", "near duplicates"):
-        dedup_view.add_column(column)
-    for row in dedup.to_pylist():
-        dedup_view.add_row(row["domain"], str(row["docs"]), str(row["exact"]), str(row["near"]))
-    console.print(dedup_view)
+    emit(tables_arrow(settings.lake), Format.table, "lake tables")
+    emit(run_sql(settings.lake, "SELECT stage, reason, count(*) AS rows FROM rejects GROUP BY 1, 2 ORDER BY 1, 3 DESC"),
+         Format.table, "rejects per reason")
+    emit(run_sql(settings.lake, "SELECT domain, count(*) AS documents, "
+                                "count(*) FILTER (removed_reason = 'exact-duplicate') AS exact_duplicates, "
+                                "count(*) FILTER (removed_reason = 'near-duplicate') AS near_duplicates "
+                                "FROM dedup GROUP BY 1 ORDER BY 1"),
+         Format.table, "dedup per domain")
     console.print('try: [bold].venv/bin/irm sql "SELECT source, domain_hint, count(*) docs, sum(bytes) bytes '
                   'FROM raw_documents GROUP BY ALL ORDER BY docs DESC"[/]')
 

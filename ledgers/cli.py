@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ledgers.query import QueryError, list_tables, run_sql
+from ledgers.query import QueryError, run_sql, tables_arrow
 from schemas.settings import IrmSettings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Query the irm lakehouse (Delta tables) with DuckDB.")
@@ -75,9 +75,7 @@ def tables(
     lake: Optional[str] = typer.Option(None, help="lake root (default: IRM_LAKE__ROOT or lake/)"),
 ) -> None:
     """Every lake table with its location, current version and row count."""
-    infos = list_tables(_settings(lake).lake)
-    emit(pa.Table.from_pylist([vars(i) for i in infos], schema=pa.schema(
-        [("name", pa.string()), ("uri", pa.string()), ("version", pa.int64()), ("rows", pa.int64())])), fmt, "lake tables")
+    emit(tables_arrow(_settings(lake).lake), fmt, "lake tables")
 
 
 @app.command()

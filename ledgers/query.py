@@ -58,6 +58,12 @@ def list_tables(settings: LakeSettings) -> list[TableInfo]:
     return infos
 
 
+def tables_arrow(settings: LakeSettings) -> pa.Table:
+    """``list_tables`` as an Arrow table, for printing next to query results."""
+    return pa.Table.from_pylist([vars(i) for i in list_tables(settings)], schema=pa.schema(
+        [("name", pa.string()), ("uri", pa.string()), ("version", pa.int64()), ("rows", pa.int64())]))
+
+
 def connect(settings: LakeSettings, as_of: dict[str, int] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-process DuckDB with one view per lake table (at ``as_of[table]`` where given)."""
     as_of = dict(as_of or {})

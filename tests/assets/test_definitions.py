@@ -1,19 +1,13 @@
 import json
 
-from dagster import DagsterInstance, build_sensor_context, materialize
+from dagster import DagsterInstance, materialize
 
-from assets.definitions import build_definitions
+from assets.definitions import build_definitions, tick_landing_sensor
 from assets.curation import dedup, documents_clean
 from assets.ingest import raw_documents
 from assets.resources import resources_from
 from ledgers.ingest import drop_conservation
 from tests.conftest import write_jsonl, write_tree
-
-
-def _tick(defs, instance, cursor):
-    sensor = defs.resolve_sensor_def("landing_sensor")
-    with build_sensor_context(instance=instance, cursor=cursor, resources={"lake": defs.resources["lake"]}, definitions=defs) as ctx:
-        return sensor(ctx)
 
 
 def test_definitions_load_with_the_in_process_executor(settings):
@@ -28,16 +22,16 @@ def test_the_sensor_turns_each_new_drop_into_exactly_one_run(settings):
     instance = DagsterInstance.ephemeral()
     write_jsonl(settings.landing.path / "a.jsonl")
     write_tree(settings.landing.path / "repo")
-    first = _tick(defs, instance, None)
+    first = tick_landing_sensor(defs, instance, None)
     keys = sorted(r.partition_key for r in first.run_requests)
     assert len(keys) == 2 and [r.run_key for r in first.run_requests] == [r.partition_key for r in first.run_requests]
     assert sorted(first.dynamic_partitions_requests[0].partition_keys) == keys
 
-    second = _tick(defs, instance, first.cursor)
+    second = tick_landing_sensor(defs, instance, first.cursor)
     assert not second.run_requests
 
     (settings.landing.path / "repo" / "NEW.md").write_text("# new file\n")
-    third = _tick(defs, instance, second.cursor)
+    third = tick_landing_sensor(defs, instance, second.cursor)
     assert len(third.run_requests) == 1 and third.run_requests[0].partition_key.startswith("repo-")
     assert third.run_requests[0].partition_key not in keys
     assert json.loads(third.cursor)["a.jsonl"] == json.loads(first.cursor)["a.jsonl"]
@@ -47,7 +41,7 @@ def test_materializing_a_drop_partition_writes_the_lake_and_passes_the_check(set
     write_jsonl(settings.landing.path / "a.jsonl.zst")
     defs = build_definitions(settings)
     instance = DagsterInstance.ephemeral()
-    tick = _tick(defs, instance, None)
+    tick = tick_landing_sensor(defs, instance, None)
     (drop_id,) = [r.partition_key for r in tick.run_requests]
     instance.add_dynamic_partitions("drops", [drop_id])
     result = materialize([raw_documents], partition_key=drop_id, instance=instance, resources=resources_from(settings))
@@ -64,7 +58,7 @@ def test_curation_assets_materialize_after_ingest_with_passing_checks(settings):
     write_tree(settings.landing.path / "repo")
     defs = build_definitions(settings)
     instance = DagsterInstance.ephemeral()
-    (drop_id,) = [r.partition_key for r in _tick(defs, instance, None).run_requests]
+    (drop_id,) = [r.partition_key for r in tick_landing_sensor(defs, instance, None).run_requests]
     instance.add_dynamic_partitions("drops", [drop_id])
     resources = resources_from(settings)
     assert materialize([raw_documents], partition_key=drop_id, instance=instance, resources=resources).success
