@@ -16,6 +16,7 @@ import shutil
 import sysconfig
 from email.parser import Parser
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -40,27 +41,30 @@ def _license_of(meta) -> str | None:
     return lines[0] if lines else None
 
 
-def build_stdlib_tree(landing: Path, stdlib: Path | None = None) -> Path:
-    stdlib = stdlib or Path(sysconfig.get_paths()["stdlib"])
-    target = landing / "python-stdlib"
-    if target.exists():
-        return target
-    staging = landing / "_python-stdlib.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    shutil.copy2(stdlib / "LICENSE.txt", staging / "LICENSE.txt")
-    for package in STDLIB_PACKAGES:
-        if (stdlib / package).is_dir():
-            shutil.copytree(stdlib / package, staging / package, copy_function=shutil.copy2,
-                            ignore=shutil.ignore_patterns("test", "tests"))
-    staging.rename(target)
+def _land(landing: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """Write a drop under a name the sensor ignores, then rename it into place in one step."""
+    target = landing / name
+    if not target.exists():
+        staging = landing / f"_{name}.partial"
+        if staging.is_dir():
+            shutil.rmtree(staging)
+        staging.unlink(missing_ok=True)
+        write(staging)
+        staging.rename(target)
     return target
 
 
-def build_package_docs(landing: Path, site: Path | None = None) -> Path:
-    target = landing / "package-docs.parquet"
-    if target.exists():
-        return target
+def write_stdlib_tree(out: Path, stdlib: Path | None = None) -> None:
+    stdlib = stdlib or Path(sysconfig.get_paths()["stdlib"])
+    out.mkdir(parents=True)
+    shutil.copy2(stdlib / "LICENSE.txt", out / "LICENSE.txt")
+    for package in STDLIB_PACKAGES:
+        if (stdlib / package).is_dir():
+            shutil.copytree(stdlib / package, out / package, copy_function=shutil.copy2,
+                            ignore=shutil.ignore_patterns("test", "tests"))
+
+
+def write_package_docs(out: Path, site: Path | None = None) -> None:
     rows = []
     for info in _dist_infos(site or _site_packages()):
         meta_path = info / "METADATA"
@@ -70,28 +74,28 @@ def build_package_docs(landing: Path, site: Path | None = None) -> Path:
         name = meta.get("Name") or info.name.split("-")[0]
         rows.append({"text": meta.get_payload() or "", "source": "pypi-metadata", "path": f"{info.name}/METADATA",
                      "repo": name, "license": _license_of(meta), "domain": "text"})
-    staging = landing / "_package-docs.parquet.partial"
-    pq.write_table(pa.Table.from_pylist(rows), staging, compression="zstd")
-    staging.rename(target)
-    return target
+    pq.write_table(pa.Table.from_pylist(rows), out, compression="zstd")
 
 
-def build_package_licenses(landing: Path, site: Path | None = None) -> Path:
-    target = landing / "package-licenses.jsonl.zst"
-    if target.exists():
-        return target
+def _is_license_file(path: Path) -> bool:
+    name = path.name.lower()
+    return path.is_file() and ("licen" in name or "copying" in name or path.parent.name == "licenses")
+
+
+def write_package_licenses(out: Path, site: Path | None = None) -> None:
     lines = []
     for info in _dist_infos(site or _site_packages()):
-        for path in sorted(p for p in info.rglob("*") if p.is_file() and ("licen" in p.name.lower() or "copying" in p.name.lower() or p.parent.name == "licenses")):
+        for path in sorted(p for p in info.rglob("*") if _is_license_file(p)):
             text = path.read_bytes().decode("utf-8", errors="replace")
             lines.append(json.dumps({"text": text, "source": "pypi-licenses", "path": str(path.relative_to(info.parent)),
                                      "repo": info.name.split("-")[0], "domain": "text"}, sort_keys=True))
-    staging = landing / "_package-licenses.jsonl.zst.partial"
-    staging.write_bytes(zstandard.ZstdCompressor(level=10).compress(("\n".join(lines) + "\n").encode()))
-    staging.rename(target)
-    return target
+    out.write_bytes(zstandard.ZstdCompressor(level=10).compress(("\n".join(lines) + "\n").encode()))
 
 
 def build_demo_landing(landing: Path) -> list[Path]:
     landing.mkdir(parents=True, exist_ok=True)
-    return [build_stdlib_tree(landing), build_package_docs(landing), build_package_licenses(landing)]
+    return [
+        _land(landing, "python-stdlib", write_stdlib_tree),
+        _land(landing, "package-docs.parquet", write_package_docs),
+        _land(landing, "package-licenses.jsonl.zst", write_package_licenses),
+    ]
