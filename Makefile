@@ -8,7 +8,7 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test ui clean-lake
+.PHONY: setup demo test ui clean-lake bench-dedup
 setup: $(VENV_STAMP) $(JARS_STAMP)
 
 $(VENV_STAMP): pyproject.toml
@@ -26,6 +26,14 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+bench-dedup: setup $(BENCH_STAMP)
+	$(PY) -m bench.dedup --mb 50
 
 ui: setup
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml

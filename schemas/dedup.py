@@ -37,6 +37,11 @@ class MinHashConfig(BaseModel):
     bands_override: int | None = Field(None, ge=1, description="force the number of LSH bands")
     rows_override: int | None = Field(None, ge=1, description="force rows per band")
     max_cc_iterations: int = Field(40, ge=1, description="cap on large-star/small-star rounds")
+    single_task_max_edges: int = Field(
+        2_000_000, ge=0,
+        description="confirmed edges up to this count are clustered by union-find in one Spark task; "
+                    "more use the distributed large-star/small-star iteration",
+    )
 
     @model_validator(mode="after")
     def _fits(self) -> "MinHashConfig":

@@ -91,18 +91,29 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return spokes.unionByName(centres).distinct()
 
 
+def _edge_digest(edges: DataFrame) -> tuple[int, int]:
+    """(count, order-free checksum) of an edge set: one pass, and it materializes a pending checkpoint."""
+    row = edges.agg(F.count("*").alias("n"), F.sum(F.xxhash64("src", "dst") % (1 << 40)).alias("h")).collect()[0]
+    return int(row["n"]), int(row["h"] or 0)
+
+
 def connected_components(edges: DataFrame, max_iterations: int = 40) -> DataFrame:
     """``(node, component)`` for every node on an edge; component = smallest node id in it.
 
     Alternates large-star and small-star (Kiveris et al., 2014) until the edge set stops
     changing: O(log² n) rounds, each a few shuffles, and the driver never holds the edges.
-    Edges are stored oriented (larger id → smaller id) and checkpointed each round."""
-    current = edges.select(F.greatest("src", "dst").alias("src"), F.least("src", "dst").alias("dst")).where("src != dst").distinct().localCheckpoint()
+    Edges are stored oriented (larger id → smaller id). Each round is one Spark job: the lazy
+    local checkpoint that cuts the lineage is filled by the same pass that computes the edge
+    set's digest, and an unchanged digest ends the iteration."""
+    current = edges.select(F.greatest("src", "dst").alias("src"), F.least("src", "dst").alias("dst")).where("src != dst").distinct()
+    current = current.localCheckpoint(eager=False)
+    digest = _edge_digest(current)
     for _ in range(max_iterations):
-        nxt = _small_star(_large_star(current)).localCheckpoint()
-        changed = nxt.exceptAll(current).limit(1).count() + current.exceptAll(nxt).limit(1).count()
-        current = nxt
-        if changed == 0:
+        nxt = _small_star(_large_star(current)).localCheckpoint(eager=False)
+        nxt_digest = _edge_digest(nxt)
+        current, changed = nxt, nxt_digest != digest
+        digest = nxt_digest
+        if not changed:
             break
     else:
         raise RuntimeError(f"connected components did not converge in {max_iterations} rounds; raise minhash.max_cc_iterations")
@@ -110,10 +121,45 @@ def connected_components(edges: DataFrame, max_iterations: int = 40) -> DataFram
     return nodes.select("node", F.least("node", "m").alias("component"))
 
 
+def _union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for batch in batches:
+        for src, dst in zip(batch.column("src").to_pylist(), batch.column("dst").to_pylist()):
+            parent.setdefault(src, src)
+            parent.setdefault(dst, dst)
+            a, b = find(src), find(dst)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    nodes = sorted(parent)
+    yield pa.RecordBatch.from_arrays([pa.array(nodes, pa.string()), pa.array([find(n) for n in nodes], pa.string())],
+                                     names=["node", "component"])
+
+
+def components_in_one_task(edges: DataFrame) -> DataFrame:
+    """Union-find over all edges inside one executor task: the same ``(node, component)`` as
+    ``connected_components`` without its per-round job overhead, for edge sets that fit one task."""
+    return edges.select("src", "dst").repartition(1).mapInArrow(_union_find, "node string, component string")
+
+
 def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
-    """``(doc_id, minhash_cluster)`` for every input document; singletons are their own cluster."""
+    """``(doc_id, minhash_cluster)`` for every input document; singletons are their own cluster.
+
+    The edges never reach the driver: a small edge set is clustered in one executor task, a
+    large one by the distributed iteration (``single_task_max_edges`` decides)."""
     sigs = minhash_signatures(docs, cfg).localCheckpoint()
-    edges = confirmed_edges(candidate_edges(sigs), sigs, cfg)
-    components = connected_components(edges, cfg.max_cc_iterations)
+    edges = confirmed_edges(candidate_edges(sigs), sigs, cfg).localCheckpoint()
+    if edges.count() <= cfg.single_task_max_edges:
+        components = components_in_one_task(edges)
+    else:
+        components = connected_components(edges, cfg.max_cc_iterations)
     return (sigs.select("doc_id").join(components.withColumnRenamed("node", "doc_id"), "doc_id", "left")
             .select("doc_id", F.coalesce("component", "doc_id").alias("minhash_cluster")))

@@ -2,13 +2,15 @@
 
 Per-row Python is what makes Spark dedup slow, so nothing here loops over words or shingles in
 Python: words come from Arrow's regex split, word hashes from a polynomial hash computed over
-the Arrow string buffer with numpy, shingle hashes from shifted word-hash arrays, and the
-``num_perm`` permutations from one multiply-add-shift matrix product per chunk, reduced to the
-per-document minimum with ``np.minimum.reduceat``.
+the distinct words' Arrow string buffer with numpy, shingle hashes from shifted word-hash
+arrays, and the ``num_perm`` multiply-add-shift permutations with their per-document minimum
+from one compiled loop (numba), which keeps each signature in cache instead of materializing a
+shingles × permutations matrix.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,7 +20,6 @@ from schemas.dedup import MinHashConfig
 _P = np.uint64(1099511628211)
 _K = np.uint64(0x9E3779B97F4A7C15)
 WORD_SPLIT = r"[^0-9A-Za-z_\x80-\xff]+"
-CHUNK_SHINGLES = 1 << 15
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -96,24 +97,26 @@ def permutations(cfg: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+@numba.njit(cache=True, nogil=True)
+def _min_permuted(shingles: np.ndarray, parents: np.ndarray, a: np.ndarray, b: np.ndarray, sig: np.ndarray) -> None:
+    shift = np.uint64(32)
+    for i in range(shingles.shape[0]):
+        x = shingles[i]
+        row = sig[parents[i]]
+        for j in range(a.shape[0]):
+            h = np.uint32((a[j] * x + b[j]) >> shift)
+            if h < row[j]:
+                row[j] = h
+
+
 def signatures(texts: pa.Array, cfg: MinHashConfig, perms: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n_docs, num_perm) uint32 MinHash signatures and a mask of documents that have shingles."""
     a, b = perms or permutations(cfg)
-    n_docs = len(texts)
-    sig = np.full((n_docs, cfg.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    sig = np.full((len(texts), cfg.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     shingles, parents = shingle_hashes(texts, cfg.ngram)
-    has = np.zeros(n_docs, dtype=bool)
-    if len(shingles) == 0:
-        return sig, has
+    has = np.zeros(len(texts), dtype=bool)
     has[parents] = True
-    for lo in range(0, len(shingles), CHUNK_SHINGLES):
-        hi = min(lo + CHUNK_SHINGLES, len(shingles))
-        x, p = shingles[lo:hi], parents[lo:hi]
-        h = ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).astype(np.uint32)
-        starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-        mins = np.minimum.reduceat(h, starts, axis=0)
-        docs = p[starts]
-        sig[docs] = np.minimum(sig[docs], mins)
+    _min_permuted(shingles, parents, a, b, sig)
     return sig, has
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from bench.planted import pair_scores, planted_corpus, shingle_set
 from schemas.dedup import MinHashConfig, optimal_bands_rows
-from spark_jobs.dedup import connected_components, near_duplicate_clusters
+from spark_jobs.dedup import components_in_one_task, connected_components, near_duplicate_clusters
 from spark_jobs.minhash import shingle_hashes, signatures
 
 CFG = MinHashConfig()
@@ -43,6 +43,15 @@ def test_connected_components_find_the_smallest_member_of_each_component(spark):
     labels = {r["node"]: r["component"] for r in connected_components(edges).collect()}
     assert {labels[f"n{i:02d}"] for i in range(21)} == {"n00"}
     assert labels["b3"] == labels["b2"] == "b1" and labels["c2"] == "c1"
+
+
+def test_one_task_union_find_agrees_with_the_distributed_iteration(spark):
+    rng = np.random.default_rng(3)
+    pairs = [(f"d{a:04d}", f"d{b:04d}") for a, b in rng.integers(0, 600, size=(500, 2)) if a != b]
+    edges = spark.createDataFrame(pairs, "src string, dst string")
+    one_task = {r["node"]: r["component"] for r in components_in_one_task(edges).collect()}
+    distributed = {r["node"]: r["component"] for r in connected_components(edges).collect()}
+    assert one_task == distributed and len(set(one_task.values())) > 1
 
 
 def test_planted_near_duplicates_are_found_against_exact_jaccard(spark):
