@@ -51,25 +51,22 @@ def minhash_signatures(df: DataFrame, cfg: MinHashConfig) -> DataFrame:
     return df.select("doc_id", "text").mapInArrow(compute, SIGNATURE_SCHEMA)
 
 
-def candidate_edges(sigs: DataFrame) -> DataFrame:
-    """Documents sharing any band bucket, as star edges ``(src = bucket's smallest doc_id, dst)``.
+def confirmed_edges(sigs: DataFrame, cfg: MinHashConfig) -> DataFrame:
+    """Near-duplicate edges ``(src, dst, est_jaccard)``: documents sharing an LSH band bucket,
+    linked to the bucket's smallest doc_id when their signatures agree on at least
+    ``threshold`` of the slots.
 
-    Stars instead of all pairs keep a bucket of k documents at k-1 edges, not k²/2."""
-    buckets = sigs.where("has_shingles").select("doc_id", F.posexplode("band_keys").alias("band", "key"))
-    w = Window.partitionBy("band", "key")
-    return (buckets.withColumn("src", F.min("doc_id").over(w))
+    Stars instead of all pairs keep a bucket of k documents at k-1 edges, not k²/2. The
+    smallest member's signature travels with the bucket window, so confirming an edge needs no
+    join back to the signatures."""
+    buckets = sigs.where("has_shingles").select("doc_id", "signature", F.posexplode("band_keys").alias("band", "key"))
+    w = Window.partitionBy("band", "key").orderBy("doc_id")
+    equal = F.expr("aggregate(zip_with(smallest_signature, signature, (x, y) -> IF(x = y, 1, 0)), 0, (acc, v) -> acc + v)")
+    return (buckets.withColumn("src", F.first("doc_id").over(w)).withColumn("smallest_signature", F.first("signature").over(w))
             .where(F.col("src") != F.col("doc_id"))
-            .select("src", F.col("doc_id").alias("dst")).distinct())
-
-
-def confirmed_edges(edges: DataFrame, sigs: DataFrame, cfg: MinHashConfig) -> DataFrame:
-    """Candidate edges whose estimated Jaccard (share of equal signature slots) reaches the threshold."""
-    s = sigs.select("doc_id", "signature")
-    joined = (edges.join(s.withColumnRenamed("doc_id", "src").withColumnRenamed("signature", "a"), "src")
-              .join(s.withColumnRenamed("doc_id", "dst").withColumnRenamed("signature", "b"), "dst"))
-    equal = F.expr("aggregate(zip_with(a, b, (x, y) -> IF(x = y, 1, 0)), 0, (acc, v) -> acc + v)")
-    return (joined.withColumn("est_jaccard", equal / F.lit(cfg.num_perm))
-            .where(F.col("est_jaccard") >= cfg.threshold).select("src", "dst", "est_jaccard"))
+            .select("src", F.col("doc_id").alias("dst"), (equal / F.lit(cfg.num_perm)).alias("est_jaccard"))
+            .where(F.col("est_jaccard") >= cfg.threshold)
+            .dropDuplicates(["src", "dst"]))
 
 
 def _both_ways(edges: DataFrame) -> DataFrame:
@@ -156,7 +153,7 @@ def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
     The edges never reach the driver: a small edge set is clustered in one executor task, a
     large one by the distributed iteration (``single_task_max_edges`` decides)."""
     sigs = minhash_signatures(docs, cfg).localCheckpoint()
-    edges = confirmed_edges(candidate_edges(sigs), sigs, cfg).localCheckpoint()
+    edges = confirmed_edges(sigs, cfg).localCheckpoint()
     if edges.count() <= cfg.single_task_max_edges:
         components = components_in_one_task(edges)
     else:

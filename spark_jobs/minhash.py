@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 from schemas.dedup import MinHashConfig
 
 _P = np.uint64(1099511628211)
-_K = np.uint64(0x9E3779B97F4A7C15)
 WORD_SPLIT = r"[^0-9A-Za-z_\x80-\xff]+"
 
 
@@ -67,27 +66,41 @@ def word_hashes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return _string_hashes(dictionary)[indices[keep]], parents[keep]
 
 
+@numba.njit(cache=True, nogil=True)
+def _shingles_kernel(hashes: np.ndarray, parents: np.ndarray, ngram: int, out_hash: np.ndarray, out_parent: np.ndarray) -> int:
+    """Fill the outputs with every in-document window of ``ngram`` word hashes (a short document:
+    one window padded with zeros), each combined polynomially and mixed; return how many."""
+    n, count, start = hashes.shape[0], 0, 0
+    k_mul = np.uint64(0x9E3779B97F4A7C15)
+    while start < n:
+        end = start
+        while end < n and parents[end] == parents[start]:
+            end += 1
+        last = max(start, end - ngram)
+        for first in range(start, last + 1):
+            h = np.uint64(0)
+            for k in range(ngram):
+                h = h * k_mul + (hashes[first + k] if first + k < end else np.uint64(0))
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+            out_hash[count] = h
+            out_parent[count] = parents[start]
+            count += 1
+        start = end
+    return count
+
+
 def shingle_hashes(texts: pa.Array, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """Hash of every word n-gram and its document. A document with fewer than ``ngram`` words
     gets one shingle of all its words, so short texts still have a signature."""
     hashes, parents = word_hashes(texts)
-    n_words = len(hashes)
-    if n_words == 0:
-        return hashes, parents
-    first_of_doc = np.ones(n_words, dtype=bool)
-    first_of_doc[1:] = parents[1:] != parents[:-1]
-    combined = np.zeros(n_words, dtype=np.uint64)
-    same_doc_through = np.ones(n_words, dtype=bool)
-    positions = np.arange(n_words)
-    for k in range(ngram):
-        idx = np.minimum(positions + k, n_words - 1)
-        inside = (parents[idx] == parents) & (positions + k < n_words)
-        same_doc_through &= inside
-        combined = combined * _K + np.where(inside, hashes[idx], np.uint64(0))
-    counts = np.bincount(parents, minlength=int(parents.max()) + 1)
-    short_doc = counts[parents] < ngram
-    valid = same_doc_through | (short_doc & first_of_doc)
-    return _mix(combined[valid]), parents[valid]
+    out_hash = np.empty(len(hashes), dtype=np.uint64)
+    out_parent = np.empty(len(hashes), dtype=np.int64)
+    count = _shingles_kernel(hashes, parents, ngram, out_hash, out_parent)
+    return out_hash[:count], out_parent[:count]
 
 
 def permutations(cfg: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
