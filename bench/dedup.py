@@ -3,7 +3,8 @@
     make bench-dedup            # or: .venv/bin/python -m bench.dedup --mb 50
 
 Corpus: Python sources and docs (.py .md .rst .txt) of the standard library and of this
-project's virtual environment, in path order, until ``--mb`` megabytes. Every tool gets word
+project's virtual environment, in path order, until ``--mb`` megabytes; or, with ``--planted N``,
+the planted near-duplicate corpus of ``bench/planted.py`` (dense around the threshold). Every tool gets word
 5-gram shingles, 128 permutations and Jaccard threshold 0.8; irm, datasketch and rensa use the
 same tokenizer (``spark_jobs.minhash.words``), datatrove its own (spaCy). Ground truth: every pair
 with exact shingle-set Jaccard >= 0.8, found exactly with prefix filtering (Bayardo et al., 2007).
@@ -26,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.planted import pair_scores
+from bench.planted import pair_scores, planted_corpus
 from schemas.dedup import MinHashConfig
 from spark_jobs.minhash import words
 
@@ -49,6 +50,13 @@ def build_corpus(limit_mb: float) -> dict[str, str]:
             if total >= limit_mb * 1e6:
                 return docs
     return docs
+
+
+def build_planted(bases: int) -> dict[str, str]:
+    """bench/planted.py's corpus over standard-library modules: dense around the threshold."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for pkg in ("email", "json", "http", "logging", "asyncio") for p in (stdlib / pkg).glob("*.py") if p.stat().st_size > 3000)
+    return planted_corpus([p.read_text() for p in files[:bases]], all_pairs=False).docs
 
 
 def shingle_lists(texts: list[str], ngram: int) -> list[list[str]]:
@@ -217,13 +225,15 @@ def run_datatrove(ids, texts, cfg, workers=2):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=float, default=50.0)
+    parser.add_argument("--mb", type=float, default=50.0, help="size of the source-code corpus")
+    parser.add_argument("--planted", type=int, default=0, metavar="BASES",
+                        help="instead, the planted near-duplicate corpus built from this many stdlib modules")
     parser.add_argument("--tools", default="irm,rensa,datasketch,datatrove")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool; times are the median")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     cfg = MinHashConfig()
-    corpus = build_corpus(args.mb)
+    corpus = build_planted(args.planted) if args.planted else build_corpus(args.mb)
     ids, texts = list(corpus), list(corpus.values())
     mb = sum(len(t.encode()) for t in texts) / 1e6
     started = time.perf_counter()
