@@ -129,14 +129,14 @@ class Lake:
         partition: str | None = None,
     ) -> WriteResult:
         """Append or overwrite (all rows, or only those matching ``replace_where``) as one commit."""
-        self.ensure(table)
+        before = self.ensure(table).history(1).collect()[0]["version"]
         writer = self.conform(df, table).write.format("delta").mode(mode)
         if replace_where is not None:
             if mode != "overwrite":
                 raise LakeError("replace_where needs mode='overwrite'")
             writer = writer.option("replaceWhere", replace_where)
         writer.save(self.path(table))
-        return self._committed(table, run_id, partition)
+        return self._committed(table, before, run_id, partition)
 
     def merge(
         self,
@@ -150,15 +150,20 @@ class Lake:
     ) -> WriteResult:
         """Upsert on ``keys``: insert new rows, and update matched ones unless ``update=False``."""
         target = self.ensure(table)
+        before = target.history(1).collect()[0]["version"]
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         builder = target.alias("t").merge(self.conform(df, table).alias("s"), condition)
         if update:
             builder = builder.whenMatchedUpdateAll()
         builder.whenNotMatchedInsertAll().execute()
-        return self._committed(table, run_id, partition)
+        return self._committed(table, before, run_id, partition)
 
-    def _committed(self, table: str, run_id: str | None, partition: str | None) -> WriteResult:
+    def _committed(self, table: str, before: int, run_id: str | None, partition: str | None) -> WriteResult:
+        """The commit a write made. Delta makes none for a write that changes nothing (say, an
+        empty replaceWhere): that is reported as operation NONE, 0 rows, and not put in lineage."""
         last = DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
+        if last["version"] == before:
+            return WriteResult(table, before, "NONE", 0)
         result = WriteResult(table, int(last["version"]), str(last["operation"]), _rows_written(str(last["operation"]), last["operationMetrics"] or {}))
         if table != LINEAGE:
             self._record_lineage(result, run_id, partition)

@@ -95,6 +95,30 @@ class DedupRow(BaseModel):
     duplicate_of: Optional[str] = Field(default=None, description="the keeper this document duplicates")
 
 
+class LicenseRecord(BaseModel):
+    """The effective license of one code file, where it came from, and the keep/exclude decision."""
+
+    doc_id: str
+    repo: Optional[str] = None
+    path: Optional[str] = None
+    sha256: str = Field(description="sha256 of the file's text")
+    spdx_expression: Optional[str] = Field(default=None, description="normalized SPDX expression; null when none was found")
+    evidence: Optional[str] = Field(default=None, description="file and rule that gave the expression, e.g. LICENSE:text:mit")
+    score: float = Field(description="rule confidence, 0 when nothing was found")
+    decision: str = Field(description="allow, or exclude:<no-license|copyleft|unknown|not-allowlisted>[:license]")
+    detector_version: str
+
+
+class CuratedDocument(BaseModel):
+    """A document that passed every curation stage: dedup keeper and, for code, an allowed license."""
+
+    doc_id: str
+    domain: str
+    bucket: str
+    bytes: int
+    spdx_expression: Optional[str] = None
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -110,6 +134,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("rejects", Reject, "records a stage rejected, with reason and detail"),
         TableSpec("documents_clean", DocumentClean, "normalized, language-identified, PII-redacted, quality-scored documents"),
         TableSpec("dedup", DedupRow, "exact and MinHash-LSH near-duplicate clusters with one keeper each"),
+        TableSpec("license_ledger", LicenseRecord, "SPDX license, evidence and decision for every code file"),
+        TableSpec("curated_documents", CuratedDocument, "dedup keepers whose code license is allowed: input of splits and packing"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

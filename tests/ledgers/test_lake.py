@@ -51,3 +51,11 @@ def test_unknown_tables_and_missing_columns_are_named(lake, spark):
         lake.path("nope")
     with pytest.raises(LakeError, match=r"columns \['stage', 'reason', 'detail', 'drop_id'\] are missing"):
         lake.write(spark.createDataFrame([("s", "u")], "source string, uri string"), "rejects")
+
+
+def test_a_write_that_changes_nothing_reports_no_commit_and_no_lineage(lake):
+    rows = [{"source": "s", "uri": "a", "stage": "ingest", "reason": "x", "drop_id": "A"}]
+    lake.write(_rejects(lake, rows), "rejects")
+    noop = lake.write(lake.frame("rejects", []), "rejects", mode="overwrite", replace_where="stage = 'none'")
+    assert (noop.version, noop.operation, noop.rows) == (1, "NONE", 0)
+    assert [r["version"] for r in lake.read("lineage").where("table = 'rejects'").collect()] == [1]

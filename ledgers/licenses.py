@@ -1,0 +1,69 @@
+"""License ledger and the curated document set, as lake operations."""
+
+from __future__ import annotations
+
+from pyspark import StorageLevel
+from pyspark.sql import functions as F
+
+from ledgers.curation import StageReport
+from ledgers.lake import Lake
+from schemas.licenses import LicenseConfig
+from spark_jobs.licenses import license_evidence, license_ledger
+
+STAGE = "license"
+
+
+def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None) -> StageReport:
+    """Every code document of documents_clean gets a ledger row; evidence files come from
+    raw_documents, where LICENSE and metadata files are kept whatever their domain."""
+    raw = lake.read("raw_documents")
+    code = (lake.read("documents_clean").where(F.col("domain") == "code").select("doc_id", "text")
+            .join(raw.select("doc_id", "repo", "path", "license_hint"), "doc_id"))
+    ledger = license_ledger(code, license_evidence(raw), cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        write = lake.write(ledger, "license_ledger", mode="overwrite", run_id=run_id)
+        counts = {(r["spdx_expression"] or "none", r["decision"]): r["count"]
+                  for r in ledger.groupBy("spdx_expression", "decision").count().collect()}
+    finally:
+        ledger.unpersist()
+    by_decision: dict[str, int] = {}
+    for (_, decision), n in counts.items():
+        by_decision[decision] = by_decision.get(decision, 0) + n
+    allowed = by_decision.get("allow", 0)
+    return StageReport(sum(counts.values()), allowed, {k: v for k, v in sorted(by_decision.items()) if k != "allow"}, [write],
+                       {"by_spdx_and_decision": {f"{e} → {d}": n for (e, d), n in sorted(counts.items())}})
+
+
+def run_curated(lake: Lake, run_id: str | None = None) -> StageReport:
+    """Dedup keepers, minus code whose license is not allowed (those go to rejects, stage license)."""
+    keepers = (lake.read("dedup").where("is_keeper").select("doc_id")
+               .join(lake.read("documents_clean").select("doc_id", "domain", "bucket", "bytes", "source", "uri"), "doc_id"))
+    ledger = lake.read("license_ledger").select("doc_id", "spdx_expression", "decision")
+    rows = keepers.join(ledger, "doc_id", "left").withColumn(
+        "decision", F.when(F.col("domain") == "code", F.coalesce("decision", F.lit("exclude:not-in-ledger"))).otherwise(F.lit("allow")))
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        kept = rows.where(F.col("decision") == "allow")
+        removed = rows.where(F.col("decision") != "allow").select(
+            "source", "uri", F.lit(STAGE).alias("stage"), F.col("decision").alias("reason"),
+            F.concat(F.lit("doc_id "), F.col("doc_id")).alias("detail"), F.lit(None).cast("string").alias("drop_id"))
+        by_reason = {r["reason"]: r["count"] for r in removed.groupBy("reason").count().collect()}
+        input_rows = rows.count()
+        writes = [lake.write(kept, "curated_documents", mode="overwrite", run_id=run_id),
+                  lake.write(removed, "rejects", mode="overwrite", replace_where=f"stage = '{STAGE}'", run_id=run_id)]
+    finally:
+        rows.unpersist()
+    return StageReport(input_rows, writes[0].rows, dict(sorted(by_reason.items())), writes)
+
+
+def excluded_in_curated(lake: Lake) -> int:
+    """Curated code documents whose ledger decision is not ``allow`` (must be 0)."""
+    curated = lake.read("curated_documents").where(F.col("domain") == "code").select("doc_id")
+    ledger = lake.read("license_ledger").select("doc_id", "decision")
+    return curated.join(ledger, "doc_id", "left").where(F.col("decision").isNull() | (F.col("decision") != "allow")).count()
+
+
+def curated_conservation(lake: Lake) -> tuple[int, int, int]:
+    """(dedup keepers, curated documents, license rejects) as the tables hold them now."""
+    return (lake.read("dedup").where("is_keeper").count(), lake.read("curated_documents").count(),
+            lake.read("rejects").where(F.col("stage") == STAGE).count())
