@@ -5,21 +5,22 @@ from __future__ import annotations
 from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
 
 from assets.curation import dedup, documents_clean
+from assets.licenses import curated_documents, license_ledger
 
 from assets.ingest import ingest_job, landing_sensor, raw_documents
 from assets.resources import resources_from
 from schemas.settings import IrmSettings
 
 
-curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup],
-                                description="Clean and deduplicate everything ingested so far.")
+curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup, license_ledger, curated_documents],
+                                description="Clean, deduplicate and license-filter everything ingested so far.")
 
 
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
     return Definitions(
-        assets=[raw_documents, documents_clean, dedup],
+        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents],
         jobs=[ingest_job, curation_job],
         sensors=[landing_sensor],
         resources=resources_from(settings),

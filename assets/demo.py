@@ -53,7 +53,7 @@ def main() -> None:
     run = defs.resolve_job_def("curation_job").execute_in_process(instance=instance, run_config=quiet)
     if not run.success:
         raise SystemExit("curation failed; see the run in `make ui`")
-    console.print(f"  curated (documents_clean, dedup) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+    console.print(f"  curated (documents_clean, dedup, license_ledger, curated_documents) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
     emit(tables_arrow(settings.lake), Format.table, "lake tables")
     emit(run_sql(settings.lake, "SELECT stage, reason, count(*) AS rows FROM rejects GROUP BY 1, 2 ORDER BY 1, 3 DESC"),
@@ -63,6 +63,9 @@ def main() -> None:
                                 "count(*) FILTER (removed_reason = 'near-duplicate') AS near_duplicates "
                                 "FROM dedup GROUP BY 1 ORDER BY 1"),
          Format.table, "dedup per domain")
+    emit(run_sql(settings.lake, "SELECT coalesce(spdx_expression, '(none)') AS spdx, decision, count(*) AS files "
+                                "FROM license_ledger GROUP BY ALL ORDER BY files DESC"),
+         Format.table, "license ledger (code files)")
     console.print('try: [bold].venv/bin/irm sql "SELECT source, domain_hint, count(*) docs, sum(bytes) bytes '
                   'FROM raw_documents GROUP BY ALL ORDER BY docs DESC"[/]')
 

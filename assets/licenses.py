@@ -1,0 +1,50 @@
+"""dedup → license_ledger → curated_documents, with the blocking "nothing excluded gets in" check."""
+
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from assets.curation import _stage_result, dedup, documents_clean
+from assets.ingest import _markdown_counts
+from assets.resources import LakeResource, SparkResource
+from ledgers.licenses import curated_conservation, excluded_in_curated, run_curated, run_license_ledger
+from schemas.licenses import PERMISSIVE, LicenseConfig
+
+
+class LicenseRunConfig(Config):
+    allowlist: list[str] = Field(default_factory=lambda: list(PERMISSIVE))
+
+    def to_config(self) -> LicenseConfig:
+        return LicenseConfig(allowlist=self.allowlist)
+
+
+@asset(
+    deps=[documents_clean], group_name="licenses", kinds={"spark", "delta"},
+    description="SPDX expression, evidence and allow/exclude decision for every code file.",
+)
+def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+    report = run_license_ledger(lake.lake(spark), config.to_config(), run_id=context.run_id)
+    return MaterializeResult(metadata={
+        "dagster/row_count": report.input_rows, "allowed": report.kept,
+        "excluded_by_reason": MetadataValue.md(_markdown_counts(report.removed_by_reason, "decision")),
+        "files_by_spdx_and_decision": MetadataValue.md(_markdown_counts(report.extra["by_spdx_and_decision"], "SPDX → decision")),
+        "table_versions": MetadataValue.json({w.table: w.version for w in report.writes}),
+    })
+
+
+@asset(
+    deps=[dedup, license_ledger], group_name="licenses", kinds={"spark", "delta"},
+    check_specs=[
+        AssetCheckSpec("records_conserved", asset="curated_documents", blocking=True,
+                       description="dedup keepers = curated_documents + rejects(stage=license)"),
+        AssetCheckSpec("no_excluded_license", asset="curated_documents", blocking=True,
+                       description="no code file whose ledger decision is not `allow` is in the curated set"),
+    ],
+    description="The curated corpus: dedup keepers, code only with an allowed license.",
+)
+def curated_documents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+    the_lake = lake.lake(spark)
+    report = run_curated(the_lake, run_id=context.run_id)
+    result = _stage_result(report, curated_conservation(the_lake))
+    leaked = excluded_in_curated(the_lake)
+    return MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, AssetCheckResult(
+        check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_code_files_in_curated": leaked})])
