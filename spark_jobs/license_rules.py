@@ -40,6 +40,10 @@ def _p(*phrases: str) -> list[re.Pattern]:
     return [re.compile(p) for p in phrases]
 
 
+# Clauses beyond BSD-2/3-Clause (advertising, acknowledgment, a fourth condition): such a text
+# is a BSD variant, kept out of the allowlist rather than guessed.
+BSD_EXTRA = r"(all advertising materials|must retain the following acknowledg|origin of this software must not be misrepresented|(^| )(4\.|\(4\)|iv\.) (redistributions|the name|neither|altered|all|products|this))"
+
 # (spdx, rule, all of these patterns, none of these), checked in order: first match wins.
 TEXT_RULES: list[tuple[str, str, list[re.Pattern], list[re.Pattern]]] = [
     ("AGPL-3.0-only", "text:agpl-3", _p(r"gnu affero general public license version 3"), []),
@@ -57,18 +61,22 @@ TEXT_RULES: list[tuple[str, str, list[re.Pattern], list[re.Pattern]]] = [
     ("Artistic-2.0", "text:artistic-2", _p(r"the artistic license 2\.0"), []),
     ("Artistic-1.0", "text:artistic-1", _p(r"the \"?artistic license\"?"), []),
     ("Apache-2.0", "text:apache-2", _p(r"apache license,? version 2\.0", r"(terms and conditions for use, reproduction, and distribution|licensed under the apache license)"), []),
+    ("Apache-2.0", "text:apache-2-body", _p(r"version 2\.0, january 2004", r"terms and conditions for use, reproduction, and distribution"), []),
     ("Apache-2.0", "header:apache-2", _p(r"licensed under the apache license,? version 2\.0"), []),
     ("PSF-2.0", "text:psf-2", _p(r"python software foundation license version 2"), []),
     ("BSL-1.0", "text:bsl-1", _p(r"boost software license - version 1\.0"), []),
     ("Unlicense", "text:unlicense", _p(r"this is free and unencumbered software released into the public domain"), []),
     ("CC0-1.0", "text:cc0", _p(r"(cc0 1\.0 universal|creative commons zero)"), []),
+    ("CC0-1.0", "notice:cc0", _p(r"dedicated all copyright and related and neighboring rights to this software to the public domain worldwide"), []),
+    ("BSL-1.0", "text:bsl-1-body", _p(r"permission is hereby granted, free of charge, to any person or organization obtaining a copy of the software and accompanying documentation covered by this license"), []),
     ("Zlib", "text:zlib", _p(r"provided 'as-is', without any express or implied warranty",
                              r"permission is granted to anyone to use this software for any purpose, including commercial applications"), []),
     ("ISC", "text:isc", _p(r"permission to use, copy, modify, (and/or|and) distribute this software for any purpose with or without fee is hereby granted"), []),
     ("MIT", "text:mit", _p(r"permission is hereby granted, free of charge, to any person obtaining a copy",
-                           r"the above copyright notice and this permission notice shall be included"),
+                           r"the above copyright notice and this permission notice (\(including the next paragraph\) )?shall be included"),
      _p(r"x consortium")),
     ("BSD-4-Clause", "text:bsd-4", _p(r"redistribution and use in source and binary forms", r"all advertising materials mentioning"), []),
+    ("LicenseRef-BSD-variant", "text:bsd-variant", _p(r"redistribution and use in source and binary forms", BSD_EXTRA), []),
     ("BSD-3-Clause", "text:bsd-3", _p(r"redistribution and use in source and binary forms, with or without modification, are permitted",
                                       r"(neither the name|the names? of (its|the) (contributors|copyright holder|author)s? may not be used|name of the author may not be used)"), []),
     ("BSD-2-Clause", "text:bsd-2", _p(r"redistribution and use in source and binary forms, with or without modification, are permitted",

@@ -4,6 +4,7 @@ from dagster import DagsterInstance, materialize
 
 from assets.definitions import build_definitions, tick_landing_sensor
 from assets.curation import dedup, documents_clean
+from assets.licenses import curated_documents, license_ledger
 from assets.ingest import raw_documents
 from assets.resources import resources_from
 from ledgers.ingest import drop_conservation
@@ -54,7 +55,7 @@ def test_materializing_a_drop_partition_writes_the_lake_and_passes_the_check(set
     assert drop_conservation(lake, drop_id).holds
 
 
-def test_curation_assets_materialize_after_ingest_with_passing_checks(settings):
+def test_curation_and_license_assets_materialize_after_ingest_with_passing_checks(settings):
     write_tree(settings.landing.path / "repo")
     defs = build_definitions(settings)
     instance = DagsterInstance.ephemeral()
@@ -62,10 +63,12 @@ def test_curation_assets_materialize_after_ingest_with_passing_checks(settings):
     instance.add_dynamic_partitions("drops", [drop_id])
     resources = resources_from(settings)
     assert materialize([raw_documents], partition_key=drop_id, instance=instance, resources=resources).success
-    result = materialize([documents_clean, dedup], instance=instance, resources=resources, selection=[documents_clean, dedup])
+    stages = [documents_clean, dedup, license_ledger, curated_documents]
+    result = materialize(stages, instance=instance, resources=resources, selection=stages)
     assert result.success
-    checks = {c.asset_key.to_user_string(): c for c in result.get_asset_check_evaluations()}
-    assert checks["documents_clean"].passed and checks["dedup"].passed
-    assert checks["documents_clean"].metadata["input"].value == 5
+    checks = {(c.asset_key.to_user_string(), c.check_name): c for c in result.get_asset_check_evaluations()}
+    assert len(checks) == 4 and all(c.passed for c in checks.values())
+    assert checks[("documents_clean", "records_conserved")].metadata["input"].value == 5
+    assert checks[("curated_documents", "no_excluded_license")].metadata["excluded_code_files_in_curated"].value == 0
     meta = result.asset_materializations_for_node("dedup")[0].metadata
     assert meta["lsh_bands_x_rows"].value == "9 x 13"
