@@ -8,7 +8,7 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test ui clean-lake bench-dedup
+.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses
 setup: $(VENV_STAMP) $(JARS_STAMP)
 
 $(VENV_STAMP): pyproject.toml
@@ -34,6 +34,17 @@ $(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
 
 bench-dedup: setup $(BENCH_STAMP)
 	$(PY) -m bench.dedup --mb 50
+
+# scancode-toolkit lives in its own venv (its dependency pins differ from ours); pluggy 1.5
+# because scancode's plugin loader finds no hooks with pluggy 1.7.
+SCANCODE_VENV := .venv-scancode
+$(SCANCODE_VENV)/.installed:
+	$(PYTHON) -m venv $(SCANCODE_VENV)
+	$(SCANCODE_VENV)/bin/pip install -q --disable-pip-version-check scancode-toolkit-mini==32.5.0 pluggy==1.5.0
+	touch $@
+
+bench-licenses: setup $(SCANCODE_VENV)/.installed
+	$(PY) -m bench.licenses --scancode $(SCANCODE_VENV)/bin/python
 
 ui: setup
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml

@@ -66,3 +66,14 @@ def test_package_metadata_of_each_ecosystem():
 def test_an_allowlist_with_a_non_spdx_id_is_refused():
     with pytest.raises(ValueError, match="not SPDX"):
         LicenseConfig(allowlist=["MIT", "Permissive-ish"])
+
+
+def test_bsd_texts_with_extra_clauses_are_variants_not_bsd_3_clause():
+    text = ("Redistribution and use in source and binary forms, with or without modification, are permitted provided that "
+            "the following conditions are met:\n1. Redistributions of source code must retain the above copyright notice.\n"
+            "2. Redistributions in binary form must reproduce the above copyright notice.\n"
+            "3. The name of the author may not be used to endorse or promote products.\n"
+            "4. Redistributions of any form whatsoever must retain the following acknowledgment: \"This product includes...\"\n")
+    found = detect_text(text)
+    assert found.spdx == "LicenseRef-BSD-variant"
+    assert decide(found.spdx, CFG).startswith("exclude:unknown")
