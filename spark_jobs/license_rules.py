@@ -62,7 +62,7 @@ TEXT_RULES: list[tuple[str, str, list[re.Pattern], list[re.Pattern]]] = [
     ("Artistic-1.0", "text:artistic-1", _p(r"the \"?artistic license\"?"), []),
     ("Apache-2.0", "text:apache-2", _p(r"apache license,? version 2\.0", r"(terms and conditions for use, reproduction, and distribution|licensed under the apache license)"), []),
     ("Apache-2.0", "text:apache-2-body", _p(r"version 2\.0, january 2004", r"terms and conditions for use, reproduction, and distribution"), []),
-    ("Apache-2.0", "header:apache-2", _p(r"licensed under the apache license,? version 2\.0"), []),
+    ("Apache-2.0", "header:apache-2", _p(r"licensed under the apache license,? (version )?2\.0"), []),
     ("PSF-2.0", "text:psf-2", _p(r"python software foundation license version 2"), []),
     ("BSL-1.0", "text:bsl-1", _p(r"boost software license - version 1\.0"), []),
     ("Unlicense", "text:unlicense", _p(r"this is free and unencumbered software released into the public domain"), []),
