@@ -68,8 +68,8 @@ def license_ledger(code: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> 
                     expr, evidence, score = r["file_expr"], r["file_evidence"], r["file_score"]
                 elif r["meta_expr"]:
                     expr, evidence, score = r["meta_expr"], r["meta_evidence"], r["meta_score"]
-                elif r["license_hint"] and from_name(r["license_hint"]):
-                    expr, evidence, score = from_name(r["license_hint"]), "record:license-field", 0.7
+                elif r["license_hint"] and (named := from_name(r["license_hint"])):
+                    expr, evidence, score = named, "record:license-field", 0.7
                 else:
                     expr, evidence, score = None, None, 0.0
                 rows.append(LicenseRecord(
