@@ -63,7 +63,7 @@ def main() -> None:
                                 "count(*) FILTER (removed_reason = 'near-duplicate') AS near_duplicates "
                                 "FROM dedup GROUP BY 1 ORDER BY 1"),
          Format.table, "dedup per domain")
-    emit(run_sql(settings.lake, "SELECT coalesce(spdx_expression, '(none)') AS spdx, decision, count(*) AS files "
+    emit(run_sql(settings.lake, "SELECT source, coalesce(spdx_expression, '(none)') AS spdx, decision, count(*) AS files "
                                 "FROM license_ledger GROUP BY ALL ORDER BY files DESC"),
          Format.table, "license ledger (code files)")
     console.print('try: [bold].venv/bin/irm sql "SELECT source, domain_hint, count(*) docs, sum(bytes) bytes '

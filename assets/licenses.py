@@ -26,7 +26,7 @@ def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spa
     return MaterializeResult(metadata={
         "dagster/row_count": report.input_rows, "allowed": report.kept,
         "excluded_by_reason": MetadataValue.md(_markdown_counts(report.removed_by_reason, "decision")),
-        "files_by_spdx_and_decision": MetadataValue.md(_markdown_counts(report.extra["by_spdx_and_decision"], "SPDX → decision")),
+        "files_by_source_spdx_decision": MetadataValue.md(_markdown_counts(report.extra["by_source_spdx_decision"], "source | SPDX | decision")),
         "table_versions": MetadataValue.json({w.table: w.version for w in report.writes}),
     })
 

@@ -18,20 +18,20 @@ def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None
     raw_documents, where LICENSE and metadata files are kept whatever their domain."""
     raw = lake.read("raw_documents")
     code = (lake.read("documents_clean").where(F.col("domain") == "code").select("doc_id", "text")
-            .join(raw.select("doc_id", "repo", "path", "license_hint"), "doc_id"))
+            .join(raw.select("doc_id", "source", "repo", "path", "license_hint"), "doc_id"))
     ledger = license_ledger(code, license_evidence(raw), cfg).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write = lake.write(ledger, "license_ledger", mode="overwrite", run_id=run_id)
-        counts = {(r["spdx_expression"] or "none", r["decision"]): r["count"]
-                  for r in ledger.groupBy("spdx_expression", "decision").count().collect()}
+        counts = {(r["source"], r["spdx_expression"] or "none", r["decision"]): r["count"]
+                  for r in ledger.groupBy("source", "spdx_expression", "decision").count().collect()}
     finally:
         ledger.unpersist()
     by_decision: dict[str, int] = {}
-    for (_, decision), n in counts.items():
+    for (_, _, decision), n in counts.items():
         by_decision[decision] = by_decision.get(decision, 0) + n
     allowed = by_decision.get("allow", 0)
     return StageReport(sum(counts.values()), allowed, {k: v for k, v in sorted(by_decision.items()) if k != "allow"}, [write],
-                       {"by_spdx_and_decision": {f"{e} → {d}": n for (e, d), n in sorted(counts.items())}})
+                       {"by_source_spdx_decision": {f"{s} | {e} | {d}": n for (s, e, d), n in sorted(counts.items())}})
 
 
 def run_curated(lake: Lake, run_id: str | None = None) -> StageReport:

@@ -99,6 +99,7 @@ class LicenseRecord(BaseModel):
     """The effective license of one code file, where it came from, and the keep/exclude decision."""
 
     doc_id: str
+    source: str
     repo: Optional[str] = None
     path: Optional[str] = None
     sha256: str = Field(description="sha256 of the file's text")

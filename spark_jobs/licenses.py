@@ -45,7 +45,7 @@ def license_evidence(raw: DataFrame) -> DataFrame:
 
 
 def license_ledger(code: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
-    """``code``: doc_id, text, repo, path, license_hint. One ledger row per code file."""
+    """``code``: doc_id, source, text, repo, path, license_hint. One ledger row per code file."""
     by_file = evidence.where(~F.col("is_metadata")).select(
         "repo", F.col("path").alias("license_hint"), F.col("spdx_expression").alias("file_expr"),
         F.concat_ws(":", "path", "rule").alias("file_evidence"), F.col("score").alias("file_score"))
@@ -73,12 +73,12 @@ def license_ledger(code: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> 
                 else:
                     expr, evidence, score = None, None, 0.0
                 rows.append(LicenseRecord(
-                    doc_id=r["doc_id"], repo=r["repo"], path=r["path"],
+                    doc_id=r["doc_id"], source=r["source"], repo=r["repo"], path=r["path"],
                     sha256=hashlib.sha256(r["text"].encode("utf-8", "surrogatepass")).hexdigest(),
                     spdx_expression=expr, evidence=evidence, score=score, decision=decide(expr, local),
                     detector_version=DETECTOR_VERSION).model_dump())
             yield pa.RecordBatch.from_pylist(rows, schema=LEDGER_ARROW)
 
-    return joined.select("doc_id", "text", "repo", "path", "license_hint", "file_expr", "file_evidence", "file_score",
+    return joined.select("doc_id", "source", "text", "repo", "path", "license_hint", "file_expr", "file_evidence", "file_score",
                          "meta_expr", "meta_evidence", "meta_score").mapInArrow(run, spark_schema(LicenseRecord))
 

@@ -47,6 +47,8 @@ def test_ledger_decides_per_file_and_nothing_excluded_reaches_the_curated_set(la
     assert ledger["tool.py"]["decision"] == "exclude:no-license"
     assert ledger["index.js"]["spdx_expression"] == "Apache-2.0" and ledger["index.js"]["evidence"] == "package.json:metadata:package.json"
     assert report.kept == 4  # main.py, dual.py, index.js and package.json itself (json is code)
+    assert report.extra["by_source_spdx_decision"]["app | MIT | allow"] == 1
+    assert ledger["tool.py"]["source"] == "nolicense"
 
     curated = run_curated(lake)
     assert curated.conserved and excluded_in_curated(lake) == 0
