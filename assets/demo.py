@@ -55,6 +55,13 @@ def main() -> None:
         raise SystemExit("curation failed; see the run in `make ui`")
     console.print(f"  curated (documents_clean, dedup, license_ledger, curated_documents) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
+    started = time.monotonic()
+    demo_tokenizer = {"ops": {"tokenizer": {"config": {"vocab_size": 2000, "sample_bytes": 3_000_000}}}, **quiet}
+    run = defs.resolve_job_def("tokenizer_job").execute_in_process(instance=instance, run_config=demo_tokenizer)
+    if not run.success:
+        raise SystemExit("tokenizer training failed; see the run in `make ui`")
+    console.print(f"  trained the demo tokenizer (2,000 pieces) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
     emit(tables_arrow(settings.lake), Format.table, "lake tables")
     emit(run_sql(settings.lake, "SELECT stage, reason, count(*) AS rows FROM rejects GROUP BY 1, 2 ORDER BY 1, 3 DESC"),
          Format.table, "rejects per reason")

@@ -120,6 +120,20 @@ class CuratedDocument(BaseModel):
     spdx_expression: Optional[str] = None
 
 
+class TokenizerArtifact(BaseModel):
+    """A trained tokenizer: content-addressed file plus what it was trained from."""
+
+    tokenizer_id: str = Field(description="first 16 hex of the model file's sha256")
+    uri: str
+    sha256: str
+    vocab_size: int
+    config_json: str
+    sample_documents: int
+    sample_bytes: dict[str, int] = Field(description="training bytes per domain")
+    input_versions: dict[str, int] = Field(description="Delta version of every table the sample was read from")
+    created_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -137,6 +151,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("dedup", DedupRow, "exact and MinHash-LSH near-duplicate clusters with one keeper each"),
         TableSpec("license_ledger", LicenseRecord, "SPDX license, evidence and decision for every code file"),
         TableSpec("curated_documents", CuratedDocument, "dedup keepers whose code license is allowed: input of splits and packing"),
+        TableSpec("tokenizers", TokenizerArtifact, "trained tokenizers, content-addressed, with their training inputs"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

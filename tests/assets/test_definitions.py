@@ -5,6 +5,7 @@ from dagster import DagsterInstance, materialize
 from assets.definitions import build_definitions, tick_landing_sensor
 from assets.curation import dedup, documents_clean
 from assets.licenses import curated_documents, license_ledger
+from assets.tokenizer import tokenizer
 from assets.ingest import raw_documents
 from assets.resources import resources_from
 from ledgers.ingest import drop_conservation
@@ -72,3 +73,10 @@ def test_curation_and_license_assets_materialize_after_ingest_with_passing_check
     assert checks[("curated_documents", "no_excluded_license")].metadata["excluded_code_files_in_curated"].value == 0
     meta = result.asset_materializations_for_node("dedup")[0].metadata
     assert meta["lsh_bands_x_rows"].value == "9 x 13"
+
+    # this tree's code has no recognizable license, so nothing is curated and training must say so
+    trained = materialize([tokenizer], instance=instance, resources=resources, raise_on_error=False,
+                          run_config={"ops": {"tokenizer": {"config": {"vocab_size": 400, "sample_bytes": 100_000}}}})
+    assert not trained.success
+    failure = next(e for e in trained.all_events if e.is_step_failure)
+    assert "training sample is empty" in str(failure.step_failure_data.error.cause.message)
