@@ -6,7 +6,7 @@ from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_con
 
 from assets.curation import dedup, documents_clean
 from assets.licenses import curated_documents, license_ledger
-from assets.tokenizer import tokenizer
+from assets.tokenizer import tokenizer, tokenizer_metrics
 
 from assets.ingest import ingest_job, landing_sensor, raw_documents
 from assets.resources import resources_from
@@ -16,14 +16,15 @@ from schemas.settings import IrmSettings
 curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup, license_ledger, curated_documents],
                                 description="Clean, deduplicate and license-filter everything ingested so far.")
 
-tokenizer_job = define_asset_job("tokenizer_job", selection=[tokenizer], description="Train and register the tokenizer.")
+tokenizer_job = define_asset_job("tokenizer_job", selection=[tokenizer, tokenizer_metrics],
+                                 description="Train and register the tokenizer, then measure it beside Llama-3.")
 
 
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
     return Definitions(
-        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer],
+        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics],
         jobs=[ingest_job, curation_job, tokenizer_job],
         sensors=[landing_sensor],
         resources=resources_from(settings),

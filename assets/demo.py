@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 from rich.console import Console
 
 from assets.definitions import build_definitions, tick_landing_sensor
@@ -56,11 +56,16 @@ def main() -> None:
     console.print(f"  curated (documents_clean, dedup, license_ledger, curated_documents) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
     started = time.monotonic()
-    demo_tokenizer = {"ops": {"tokenizer": {"config": {"vocab_size": 2000, "sample_bytes": 3_000_000}}}, **quiet}
+    demo_tokenizer = {"ops": {"tokenizer": {"config": {"vocab_size": 2000, "sample_bytes": 1_000_000}}}, **quiet}
     run = defs.resolve_job_def("tokenizer_job").execute_in_process(instance=instance, run_config=demo_tokenizer)
     if not run.success:
         raise SystemExit("tokenizer training failed; see the run in `make ui`")
     console.print(f"  trained the demo tokenizer (2,000 pieces) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
+    metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
+    if metrics is not None:
+        console.print("[bold]tokenizer metrics (held-out curated text)[/]")
+        console.print(metrics.asset_materialization.metadata["metrics"].value)
 
     emit(tables_arrow(settings.lake), Format.table, "lake tables")
     emit(run_sql(settings.lake, "SELECT stage, reason, count(*) AS rows FROM rejects GROUP BY 1, 2 ORDER BY 1, 3 DESC"),

@@ -3,8 +3,9 @@
 Newlines become ``<nl>`` and tabs ``<tab>``. A line indented by a whole number of 4-space
 steps carries ``<indent>``/``<dedent>`` for the change in level instead of its spaces; any other
 line (odd indentation, tabs, whitespace only) first returns to level 0 and keeps its whitespace
-as it is. Literal special strings already in the text are escaped with U+E000, so
-``decode(encode(t)) == t`` for every string — byte-exact round trip is the contract.
+as it is. Literal special strings already in the text are escaped with U+E000, and
+SentencePiece's own space marker U+2581 stands in as U+E001, so ``decode(encode(t)) == t`` for
+every string, also through the tokenizer — byte-exact round trip is the contract.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import re
 NL, TAB, INDENT, DEDENT = "<nl>", "<tab>", "<indent>", "<dedent>"
 SPECIALS = (NL, TAB, INDENT, DEDENT)
 ESC = "\ue000"
+SP_SPACE = "\u2581"  # SentencePiece's space marker: a literal one would come back as a space
+SP_SPACE_STANDIN = "\ue001"
 UNIT = 4
 _LITERAL = re.compile("|".join(re.escape(s) for s in SPECIALS))
 _LEADING = re.compile(r"[ \t]*")
 
 
 def _escape(text: str) -> str:
-    return _LITERAL.sub(lambda m: "<" + ESC + m.group(0)[1:], text.replace(ESC, ESC + ESC))
+    text = text.replace(ESC, ESC + ESC).replace(SP_SPACE_STANDIN, ESC + SP_SPACE_STANDIN).replace(SP_SPACE, SP_SPACE_STANDIN)
+    return _LITERAL.sub(lambda m: "<" + ESC + m.group(0)[1:], text)
 
 
 def _unescape(text: str) -> str:
@@ -28,13 +32,13 @@ def _unescape(text: str) -> str:
     while i < len(text):
         ch = text[i]
         if ch == ESC:
-            if i + 1 < len(text) and text[i + 1] == ESC:
-                out.append(ESC)
+            if i + 1 < len(text) and text[i + 1] in (ESC, SP_SPACE_STANDIN):
+                out.append(text[i + 1])
                 i += 2
                 continue
             i += 1
             continue
-        out.append(ch)
+        out.append(SP_SPACE if ch == SP_SPACE_STANDIN else ch)
         i += 1
     return "".join(out)
 

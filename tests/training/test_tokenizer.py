@@ -6,6 +6,7 @@ import sentencepiece as spm
 from schemas.tables import CuratedDocument, DocumentClean
 from schemas.tokenizer import TokenizerConfig
 from training.tokenizer import train_tokenizer
+from training.tokenizer_metrics import compare, irm_codec, llama3_codec
 from training.whitespace import decode, encode
 
 
@@ -42,4 +43,11 @@ def test_training_is_reproducible_content_addressed_and_round_trips(lake):
     pieces = sp.encode(encode(src), out_type=str)
     assert "::" in pieces and "<indent>" in pieces and "<tab>" in pieces
     assert decode(sp.decode(sp.encode(encode(src)))) == src
-    assert decode(sp.decode(sp.encode(encode("ünïcödé ✓ 漢字")))) == "ünïcödé ✓ 漢字"
+    for tricky in ["ünïcödé ✓ 漢字", "print(['\u2581This', '\u2581is'])", "  leading spaces", "<nl> literal\ue000"]:
+        assert decode(sp.decode(sp.encode(encode(tricky)))) == tricky, repr(tricky)
+
+    texts = {"code": [c.text for c in clean if c.domain == "code"][:3], "text": ["Plain English words, ünïcödé too.\n" * 20]}
+    rows = compare([irm_codec(first.artifact.uri, "irm"), llama3_codec()], texts)
+    assert [(r.tokenizer, r.domain) for r in rows] == [("irm", "code"), ("Llama-3 128k (tiktoken)", "code"),
+                                                       ("irm", "text"), ("Llama-3 128k (tiktoken)", "text")]
+    assert all(r.round_trip == 1.0 and r.unknown_rate == 0.0 and r.bytes_per_token > 1.0 for r in rows)

@@ -12,7 +12,7 @@ def test_indentation_becomes_indent_and_dedent_markers():
 
 def test_any_string_round_trips_byte_exactly():
     rng = random.Random(5)
-    alphabet = [" ", "    ", "\t", "\n", "\r", "a", "é", "<", "nl>", "<nl>", "<tab>", "<indent>", "<dedent>", ESC]
+    alphabet = [" ", "    ", "\t", "\n", "\r", "a", "é", "<", "nl>", "<nl>", "<tab>", "<indent>", "<dedent>", ESC, "\u2581", "\ue001"]
     for _ in range(5000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
         assert decode(encode(text)) == text, repr(text)

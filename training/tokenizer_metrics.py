@@ -1,0 +1,96 @@
+"""Tokenizer metrics on held-out curated text, side by side with the Llama-3 128k baseline.
+
+The baseline's ``tokenizer.model`` ships inside the ``llama-models`` package and loads through
+tiktoken from that file: nothing is downloaded. Held-out = curated documents that were not in
+the tokenizer's training sample (the leak-sealed splits of issue 6 will replace this).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import sentencepiece as spm
+from pyspark.sql import functions as F
+
+from ledgers.lake import Lake
+from schemas.tokenizer import TokenizerConfig
+from training.tokenizer import training_sample
+from training.whitespace import decode, encode
+
+
+@dataclass
+class DomainMetrics:
+    tokenizer: str
+    domain: str
+    documents: int
+    bytes_per_token: float
+    tokens_per_line: float
+    round_trip: float
+    unknown_rate: float
+    mb_per_s: float
+
+
+@dataclass
+class Codec:
+    name: str
+    encode: Callable[[str], list[int]]
+    decode: Callable[[list[int]], str]
+    unknown_id: int | None
+
+
+def irm_codec(model_path: str, name: str) -> Codec:
+    sp = spm.SentencePieceProcessor(model_file=model_path)
+    return Codec(name, lambda t: sp.encode(encode(t)), lambda ids: decode(sp.decode(ids)), sp.unk_id())
+
+
+def llama3_codec() -> Codec:
+    import llama_models
+    from llama_models.llama3.tokenizer import Tokenizer
+
+    tok = Tokenizer(Path(llama_models.__file__).parent / "llama3" / "tokenizer.model")
+    return Codec("Llama-3 128k (tiktoken)", lambda t: tok.encode(t, bos=False, eos=False, allowed_special="all"), tok.decode, None)
+
+
+def measure(codec: Codec, domain: str, texts: list[str]) -> DomainMetrics:
+    started = time.perf_counter()
+    encoded = [codec.encode(t) for t in texts]
+    seconds = time.perf_counter() - started
+    tokens = sum(map(len, encoded))
+    total_bytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+    lines = sum(t.count("\n") + 1 for t in texts)
+    exact = sum(codec.decode(ids) == t for ids, t in zip(encoded, texts))
+    unknown = sum(ids.count(codec.unknown_id) for ids in encoded) if codec.unknown_id is not None else 0
+    return DomainMetrics(codec.name, domain, len(texts), total_bytes / max(tokens, 1), tokens / max(lines, 1),
+                         exact / max(len(texts), 1), unknown / max(tokens, 1), total_bytes / 1e6 / max(seconds, 1e-9))
+
+
+def held_out(lake: Lake, cfg: TokenizerConfig, max_bytes_per_domain: int) -> dict[str, list[str]]:
+    sample = training_sample(lake, cfg).select("doc_id")
+    rest = (lake.read("curated_documents").select("doc_id", "domain").join(sample, "doc_id", "left_anti")
+            .join(lake.read("documents_clean").select("doc_id", "text", "bytes"), "doc_id")
+            .where(F.col("domain").isin(list(cfg.mix))).orderBy("domain", "doc_id").collect())
+    out: dict[str, list[str]] = {}
+    used: dict[str, int] = {}
+    for r in rest:
+        if used.get(r["domain"], 0) < max_bytes_per_domain:
+            out.setdefault(r["domain"], []).append(r["text"])
+            used[r["domain"]] = used.get(r["domain"], 0) + r["bytes"]
+    return out
+
+
+def compare(codecs: list[Codec], texts: dict[str, list[str]]) -> list[DomainMetrics]:
+    return [measure(c, domain, docs) for domain, docs in sorted(texts.items()) for c in codecs]
+
+
+def markdown(rows: list[DomainMetrics]) -> str:
+    head = "| tokenizer | domain | docs | bytes/token | tokens/line | round-trip | unknown | MB/s |\n|---|---|---|---|---|---|---|---|\n"
+    return head + "\n".join(
+        f"| {r.tokenizer} | {r.domain} | {r.documents} | {r.bytes_per_token:.2f} | {r.tokens_per_line:.2f} | "
+        f"{r.round_trip:.4%} | {r.unknown_rate:.4%} | {r.mb_per_s:.2f} |" for r in rows)
+
+
+def as_dicts(rows: list[DomainMetrics]) -> list[dict]:
+    return [asdict(r) for r in rows]
