@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
 
 from assets.curation import dedup, documents_clean
+from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.tokenizer import tokenizer, tokenizer_metrics
 
@@ -13,7 +14,7 @@ from assets.resources import resources_from
 from schemas.settings import IrmSettings
 
 
-curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup, license_ledger, curated_documents],
+curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup, license_ledger, curated_documents, eval_hashes],
                                 description="Clean, deduplicate and license-filter everything ingested so far.")
 
 tokenizer_job = define_asset_job("tokenizer_job", selection=[tokenizer, tokenizer_metrics],
@@ -24,7 +25,7 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
     return Definitions(
-        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics],
+        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes],
         jobs=[ingest_job, curation_job, tokenizer_job],
         sensors=[landing_sensor],
         resources=resources_from(settings),

@@ -134,6 +134,15 @@ class TokenizerArtifact(BaseModel):
     created_at: dt.datetime
 
 
+class EvalHash(BaseModel):
+    """One word n-gram of one benchmark item (prompt or reference answer), hashed."""
+
+    benchmark: str
+    item_id: str
+    ngram_hash: int = Field(description="xxhash64 of the n lower-cased words joined by spaces")
+    n: int
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -152,6 +161,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("license_ledger", LicenseRecord, "SPDX license, evidence and decision for every code file"),
         TableSpec("curated_documents", CuratedDocument, "dedup keepers whose code license is allowed: input of splits and packing"),
         TableSpec("tokenizers", TokenizerArtifact, "trained tokenizers, content-addressed, with their training inputs"),
+        TableSpec("eval_hashes", EvalHash, "word n-gram hashes of evaluation benchmarks, for decontamination"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

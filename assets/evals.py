@@ -1,0 +1,23 @@
+"""Benchmark n-gram hashes: the reference that decontamination (issue 6) checks documents against."""
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from assets.resources import LakeResource, SparkResource
+from ledgers.evals import run_eval_hashes
+from schemas.evals import EvalHashConfig
+
+
+class EvalHashRunConfig(Config):
+    n: int = 13
+
+    def to_config(self) -> EvalHashConfig:
+        return EvalHashConfig(n=self.n)
+
+
+@asset(group_name="evals", kinds={"spark", "delta"},
+       description="Word n-gram hashes (n=13 by default) of benchmark prompts and reference answers.")
+def eval_hashes(context: AssetExecutionContext, config: EvalHashRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+    report = run_eval_hashes(lake.lake(spark), config.to_config(), run_id=context.run_id)
+    table = "| benchmark | items | n-gram hashes |\n|---|---|---|\n" + "\n".join(
+        f"| {b} | {items} | {hashes} |" for b, (items, hashes) in sorted(report.extra["per_benchmark"].items()))
+    return MaterializeResult(metadata={"items": report.input_rows, "dagster/row_count": report.kept, "per_benchmark": MetadataValue.md(table)})
