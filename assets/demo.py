@@ -53,7 +53,7 @@ def main() -> None:
     run = defs.resolve_job_def("curation_job").execute_in_process(instance=instance, run_config=quiet)
     if not run.success:
         raise SystemExit("curation failed; see the run in `make ui`")
-    console.print(f"  curated (documents_clean, dedup, license_ledger, curated_documents) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+    console.print(f"  curated (documents_clean, dedup, license_ledger, curated_documents, eval_hashes) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
     started = time.monotonic()
     demo_tokenizer = {"ops": {"tokenizer": {"config": {"vocab_size": 2000, "sample_bytes": 1_000_000}}}, **quiet}
