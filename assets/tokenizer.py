@@ -6,6 +6,7 @@ from assets.licenses import curated_documents
 from assets.resources import LakeResource, SparkResource
 from schemas.tokenizer import TokenizerConfig
 from training.tokenizer import train_tokenizer
+from training.tokenizer_metrics import markdown, measure_latest
 
 
 class TokenizerRunConfig(Config):
@@ -40,20 +41,13 @@ AB_PLAN = """| A/B | arm A | arm B | measure | expectation |
 @asset(deps=[tokenizer], group_name="tokenizer", kinds={"sentencepiece"},
        description="Bytes/token, tokens/line, round-trip, unknown rate and speed on held-out curated text, beside Llama-3 128k.")
 def tokenizer_metrics(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
-    from pyspark.sql import functions as F
-
-    from training.tokenizer_metrics import compare, held_out, irm_codec, llama3_codec, markdown
-
-    the_lake = lake.lake(spark)
-    latest = the_lake.read("tokenizers").orderBy(F.desc("created_at")).first()
-    cfg = TokenizerConfig.model_validate_json(latest["config_json"])
-    rows = compare([irm_codec(latest["uri"], f"irm Unigram {latest['vocab_size']}"), llama3_codec()], held_out(the_lake, cfg, 5_000_000))
+    tokenizer_id, rows = measure_latest(lake.lake(spark))
     ours = [r for r in rows if r.tokenizer.startswith("irm")]
     gates = (f"round-trip ≥ 99.99%: {'holds' if all(r.round_trip >= 0.9999 for r in ours) else 'FAILS'}; "
              "bytes/token is compression (higher is better), so the seed's 'bytes/token ≤ 1.2 on code' is read as "
              "'code bytes/token at least the baseline's'; compare the code rows above.")
     return MaterializeResult(metadata={
-        "tokenizer_id": latest["tokenizer_id"], "metrics": MetadataValue.md(markdown(rows)),
+        "tokenizer_id": tokenizer_id, "metrics": MetadataValue.md(markdown(rows)),
         "gates": gates, "ab_plan": MetadataValue.md(AB_PLAN),
         "held_out_domains": MetadataValue.json(sorted({r.domain for r in rows})),
     })

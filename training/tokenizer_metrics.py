@@ -94,3 +94,13 @@ def markdown(rows: list[DomainMetrics]) -> str:
 
 def as_dicts(rows: list[DomainMetrics]) -> list[dict]:
     return [asdict(r) for r in rows]
+
+
+def measure_latest(lake: Lake, max_bytes_per_domain: int = 5_000_000) -> tuple[str, list[DomainMetrics]]:
+    """The newest registered tokenizer's id and its metrics beside Llama-3 on held-out text."""
+    latest = lake.read("tokenizers").orderBy(F.desc("created_at"), F.desc("tokenizer_id")).first()
+    if latest is None:
+        raise ValueError("the tokenizers table is empty; materialize the tokenizer asset first")
+    cfg = TokenizerConfig.model_validate_json(latest["config_json"])
+    codecs = [irm_codec(latest["uri"], f"irm Unigram {latest['vocab_size']}"), llama3_codec()]
+    return latest["tokenizer_id"], compare(codecs, held_out(lake, cfg, max_bytes_per_domain))

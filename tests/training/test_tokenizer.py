@@ -6,7 +6,7 @@ import sentencepiece as spm
 from schemas.tables import CuratedDocument, DocumentClean
 from schemas.tokenizer import TokenizerConfig
 from training.tokenizer import train_tokenizer
-from training.tokenizer_metrics import compare, irm_codec, llama3_codec
+from training.tokenizer_metrics import compare, irm_codec, llama3_codec, measure_latest
 from training.whitespace import decode, encode
 
 
@@ -51,3 +51,7 @@ def test_training_is_reproducible_content_addressed_and_round_trips(lake):
     assert [(r.tokenizer, r.domain) for r in rows] == [("irm", "code"), ("Llama-3 128k (tiktoken)", "code"),
                                                        ("irm", "text"), ("Llama-3 128k (tiktoken)", "text")]
     assert all(r.round_trip == 1.0 and r.unknown_rate == 0.0 and r.bytes_per_token > 1.0 for r in rows)
+
+    tokenizer_id, latest_rows = measure_latest(lake)
+    assert tokenizer_id == first.artifact.tokenizer_id
+    assert {r.tokenizer for r in latest_rows} == {"irm Unigram 600", "Llama-3 128k (tiktoken)"}
