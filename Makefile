@@ -13,7 +13,7 @@ setup: $(VENV_STAMP) $(JARS_STAMP)
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,train]'
 	touch $@
 
 $(JARS_STAMP): jars/pom.xml
@@ -29,7 +29,7 @@ test: setup
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,train,bench]'
 	touch $@
 
 bench-dedup: setup $(BENCH_STAMP)

@@ -143,6 +143,60 @@ class EvalHash(BaseModel):
     n: int
 
 
+class ContaminationRecord(BaseModel):
+    """A training document that shares counted n-grams with a benchmark item, and what was done."""
+
+    benchmark: str
+    item_id: str
+    doc_id: str
+    overlapping_ngrams: int = Field(description="distinct counted n-grams the two share")
+    ngram_hashes: list[int] = Field(description="the smallest of those n-gram hashes (see eval_hashes), for inspection")
+    action: str = Field(description="removed, or redacted (the spans were cut out and the document kept)")
+
+
+class DecontaminatedDocument(BaseModel):
+    """A curated document with its final training text: clean, or with benchmark spans redacted."""
+
+    doc_id: str
+    domain: str
+    bucket: str
+    text: str
+    bytes: int
+    redacted_ngrams: int = Field(description="benchmark n-grams cut out of the text; 0 for an untouched document")
+
+
+class SplitAssignment(BaseModel):
+    """Which split a training document belongs to, decided by its family, never by itself alone."""
+
+    doc_id: str
+    domain: str
+    bucket: str
+    bytes: int
+    family: str = Field(description="cluster:<id>, repo:<name> or doc:<id>: the smallest key joined to this document through shared near-duplicate clusters and repositories")
+    split: str = Field(description="train, val or test")
+
+
+class ShardManifestRow(BaseModel):
+    """One Megatron indexed-dataset shard (``uri`` + .bin/.idx) of one manifest."""
+
+    manifest_id: str = Field(description="sha256 (first 16 hex) of the manifest's shard rows")
+    uri: str = Field(description="path prefix: append .bin and .idx")
+    sha256: str = Field(description="sha256 of the .bin file")
+    idx_sha256: str
+    bytes: int = Field(description="size of the .bin file")
+    tokens: int = Field(description="tokens stored, end-of-document tokens included")
+    sequences: int
+    documents: int = Field(description="documents with tokens in this shard")
+    truncated_documents: int = Field(description="documents longer than seq_len, cut into seq_len pieces")
+    bucket: str
+    split: str
+    tokenizer_id: str
+    seq_len: int
+    dtype: str = Field(description="uint16 below a 65,500 vocabulary, else int32")
+    input_versions: dict[str, int] = Field(description="Delta version of every table the shards were built from")
+    created_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -162,6 +216,10 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("curated_documents", CuratedDocument, "dedup keepers whose code license is allowed: input of splits and packing"),
         TableSpec("tokenizers", TokenizerArtifact, "trained tokenizers, content-addressed, with their training inputs"),
         TableSpec("eval_hashes", EvalHash, "word n-gram hashes of evaluation benchmarks, for decontamination"),
+        TableSpec("contamination", ContaminationRecord, "documents sharing counted n-grams with benchmark items, per item"),
+        TableSpec("decontaminated_documents", DecontaminatedDocument, "curated documents with their final training text, benchmark leaks removed or redacted"),
+        TableSpec("splits", SplitAssignment, "train/val/test per document, sealed by near-duplicate cluster and repository"),
+        TableSpec("manifests", ShardManifestRow, "Megatron shards per manifest: hashes, token counts and input table versions"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

@@ -147,6 +147,14 @@ def components_in_one_task(edges: DataFrame) -> DataFrame:
     return edges.select("src", "dst").repartition(1).mapInArrow(_union_find, "node string, component string")
 
 
+def graph_components(edges: DataFrame, single_task_max_edges: int, max_iterations: int) -> DataFrame:
+    """``(node, component)``: union-find in one task for a small edge set, the distributed
+    iteration for a large one. ``edges`` should be checkpointed: it is counted, then read."""
+    if edges.count() <= single_task_max_edges:
+        return components_in_one_task(edges)
+    return connected_components(edges, max_iterations)
+
+
 def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
     """``(doc_id, minhash_cluster)`` for every input document; singletons are their own cluster.
 
@@ -154,9 +162,6 @@ def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
     large one by the distributed iteration (``single_task_max_edges`` decides)."""
     sigs = minhash_signatures(docs, cfg).localCheckpoint()
     edges = confirmed_edges(sigs, cfg).localCheckpoint()
-    if edges.count() <= cfg.single_task_max_edges:
-        components = components_in_one_task(edges)
-    else:
-        components = connected_components(edges, cfg.max_cc_iterations)
+    components = graph_components(edges, cfg.single_task_max_edges, cfg.max_cc_iterations)
     return (sigs.select("doc_id").join(components.withColumnRenamed("node", "doc_id"), "doc_id", "left")
             .select("doc_id", F.coalesce("component", "doc_id").alias("minhash_cluster")))
