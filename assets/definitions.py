@@ -7,6 +7,8 @@ from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_con
 from assets.curation import dedup, documents_clean
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
+from assets.packing import manifests
+from assets.splits import decontaminated_documents, splits
 from assets.tokenizer import tokenizer, tokenizer_metrics
 
 from assets.ingest import ingest_job, landing_sensor, raw_documents
@@ -21,12 +23,17 @@ tokenizer_job = define_asset_job("tokenizer_job", selection=[tokenizer, tokenize
                                  description="Train and register the tokenizer, then measure it beside Llama-3.")
 
 
+training_data_job = define_asset_job("training_data_job", selection=[decontaminated_documents, splits, manifests],
+                                     description="Decontaminate against the benchmarks, seal the splits, tokenize and pack Megatron shards.")
+
+
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
     return Definitions(
-        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes],
-        jobs=[ingest_job, curation_job, tokenizer_job],
+        assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
+                decontaminated_documents, splits, manifests],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job],
         sensors=[landing_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,

