@@ -8,7 +8,7 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses
+.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing
 setup: $(VENV_STAMP) $(JARS_STAMP)
 
 $(VENV_STAMP): pyproject.toml
@@ -34,6 +34,9 @@ $(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
 
 bench-dedup: setup $(BENCH_STAMP)
 	$(PY) -m bench.dedup --mb 50
+
+bench-packing: setup
+	$(PY) -m bench.packing --mb 20
 
 # scancode-toolkit lives in its own venv (its dependency pins differ from ours); pluggy 1.5
 # because scancode's plugin loader finds no hooks with pluggy 1.7.
