@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
+MEGATRON_BRIDGE := 0.3.1
 JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
@@ -14,6 +15,9 @@ setup: $(VENV_STAMP) $(JARS_STAMP)
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,train]'
+	# Megatron-Bridge's requirements are CUDA-only (transformer-engine, mamba-ssm, ...): install the
+	# package alone, so its config sources are there to check our recipe's field names against.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps megatron-bridge==$(MEGATRON_BRIDGE)
 	touch $@
 
 $(JARS_STAMP): jars/pom.xml

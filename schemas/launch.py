@@ -1,0 +1,92 @@
+"""Typed configuration of a pretraining plan: cluster shape, parallelism, optimizer, curriculum."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.model import ModelConfig
+
+
+class Parallelism(BaseModel):
+    tensor: int = Field(1, ge=1)
+    pipeline: int = Field(1, ge=1)
+    context: int = Field(1, ge=1)
+
+
+class Stage(BaseModel):
+    """One stage of the context curriculum. Tokens per step are equal across stages, so one
+    cosine schedule counts iterations straight through both."""
+
+    name: str
+    seq_length: int = Field(ge=1)
+    token_share: float = Field(gt=0, le=1, description="share of the plan's tokens trained in this stage")
+    global_batch_size: int = Field(ge=1, description="sequences per optimizer step")
+    micro_batch_size: int = Field(1, ge=1)
+    parallelism: Parallelism
+    rope_scaling_factor: Optional[float] = Field(None, description="RoPE frequency scaling for a context beyond the trained one")
+    recompute: bool = Field(True, description="full activation recomputation (long sequences need it)")
+
+
+class TrainingPlan(BaseModel):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    total_tokens: float = Field(100e9, gt=0)
+    nodes: int = Field(5, ge=1)
+    gpus_per_node: int = Field(4, ge=1)
+    gpu: str = "H200"
+    lr: float = 3e-4
+    min_lr: float = 3e-5
+    warmup_fraction: float = Field(0.025, ge=0.02, le=0.03, description="2-3% of all steps")
+    weight_decay: float = 0.1
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    adam_eps: float = 1e-8
+    clip_grad: float = 1.0
+    fp8: Literal["delayed", "current", "none"] = Field("current", description="FP8 recipe on top of bf16 (Transformer Engine)")
+    seed: int = 1234
+    save_interval: int = 1000
+    eval_interval: int = 1000
+    stages: list[Stage] = Field(default_factory=lambda: [
+        Stage(name="A-128k", seq_length=131_072, token_share=0.65, global_batch_size=40,
+              parallelism=Parallelism(tensor=1, pipeline=1, context=2)),
+        Stage(name="B-512k", seq_length=524_288, token_share=0.35, global_batch_size=10,
+              parallelism=Parallelism(tensor=1, pipeline=1, context=4), rope_scaling_factor=4.0),
+    ])
+
+    @property
+    def world_size(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+    def data_parallel(self, stage: Stage) -> int:
+        p = stage.parallelism
+        return self.world_size // (p.tensor * p.pipeline * p.context)
+
+    @model_validator(mode="after")
+    def _fits(self) -> "TrainingPlan":
+        problems = []
+        if abs(sum(s.token_share for s in self.stages) - 1.0) > 1e-9:
+            problems.append(f"stages' token_share must sum to 1, got {[s.token_share for s in self.stages]}")
+        steps = {s.global_batch_size * s.seq_length for s in self.stages}
+        if len(steps) > 1:
+            problems.append(f"tokens per step differ between stages {sorted(steps)}: set global_batch_size so that "
+                            "global_batch_size × seq_length is equal, or the schedule's iterations stop meaning tokens")
+        m = self.model
+        for s in self.stages:
+            p, where = s.parallelism, f"stage {s.name}"
+            model_parallel = p.tensor * p.pipeline * p.context
+            if self.world_size % model_parallel:
+                problems.append(f"{where}: tensor×pipeline×context = {model_parallel} does not divide {self.world_size} GPUs")
+                continue
+            dp = self.world_size // model_parallel
+            if m.num_attention_heads % p.tensor or m.num_query_groups % p.tensor:
+                problems.append(f"{where}: tensor={p.tensor} must divide num_attention_heads={m.num_attention_heads} and num_query_groups={m.num_query_groups}")
+            if m.num_layers % p.pipeline:
+                problems.append(f"{where}: pipeline={p.pipeline} does not divide num_layers={m.num_layers}")
+            if s.seq_length % (2 * p.context):
+                problems.append(f"{where}: seq_length={s.seq_length} must be divisible by 2×context={2 * p.context} (load-balanced context parallelism)")
+            if s.global_batch_size % (s.micro_batch_size * dp):
+                problems.append(f"{where}: global_batch_size={s.global_batch_size} is not a multiple of micro_batch_size×data_parallel={s.micro_batch_size * dp}")
+        if problems:
+            raise ValueError("training plan does not fit: " + "; ".join(problems))
+        return self
