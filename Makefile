@@ -31,9 +31,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest
 
+# the bench peers pin urllib3 ≥ 2.8 where NeMo-Run's torchx wants < 1.27: they are not installed together
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,train,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
 bench-dedup: setup $(BENCH_STAMP)

@@ -10,6 +10,7 @@ from assets.licenses import curated_documents, license_ledger
 from assets.packing import manifests
 from assets.splits import decontaminated_documents, splits
 from assets.tokenizer import tokenizer, tokenizer_metrics
+from assets.training import checkpoint, checkpoint_eval, checkpoint_job, checkpoint_sensor, training_job, training_run
 
 from assets.ingest import ingest_job, landing_sensor, raw_documents
 from assets.resources import resources_from
@@ -32,9 +33,9 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     settings = settings or IrmSettings()
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
-                decontaminated_documents, splits, manifests],
-        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job],
-        sensors=[landing_sensor],
+                decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job],
+        sensors=[landing_sensor, checkpoint_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,
     )
@@ -43,8 +44,13 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
 defs = build_definitions()
 
 
-def tick_landing_sensor(defs: Definitions, instance: DagsterInstance, cursor: str | None) -> SensorResult:
-    """One evaluation of ``landing_sensor`` with its resources, as the daemon would run it."""
-    sensor = defs.resolve_sensor_def("landing_sensor")
-    with build_sensor_context(instance=instance, cursor=cursor, resources={"lake": defs.resources["lake"]}, definitions=defs) as context:
+def tick_sensor(defs: Definitions, name: str, instance: DagsterInstance, cursor: str | None) -> SensorResult:
+    """One evaluation of a sensor with its resources, as the daemon would run it."""
+    sensor = defs.resolve_sensor_def(name)
+    resources = {k: defs.resources[k] for k in ("lake", "training")}
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs) as context:
         return sensor(context)
+
+
+def tick_landing_sensor(defs: Definitions, instance: DagsterInstance, cursor: str | None) -> SensorResult:
+    return tick_sensor(defs, "landing_sensor", instance, cursor)

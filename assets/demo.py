@@ -13,13 +13,18 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance
 from rich.console import Console
 
-from assets.definitions import build_definitions, tick_landing_sensor
+from assets.definitions import build_definitions, tick_landing_sensor, tick_sensor
 from ledgers.demo_corpus import build_demo_landing
-from ledgers.cli import Format, emit
+from ledgers.cli import Format, _tree, emit
+from ledgers.lineage import lineage
 from ledgers.query import run_sql, tables_arrow
 from schemas.settings import IrmSettings
 
 console = Console(width=140)
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text() or None if path.exists() else None
 
 
 def main() -> None:
@@ -70,6 +75,24 @@ def main() -> None:
         raise SystemExit("decontamination, splits or packing failed; see the run in `make ui`")
     console.print(f"  decontaminated, split and packed (seq_len 2,048) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
+    started = time.monotonic()
+    run = defs.resolve_job_def("training_job").execute_in_process(instance=instance, run_config={
+        "ops": {"training_run": {"config": {"steps": 40, "save_every": 20}}}, **quiet})
+    if not run.success:
+        raise SystemExit("the training run failed; see the run in `make ui`")
+    console.print(f"  trained the small Llama-family model through NeMo-Run's LocalExecutor in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
+    ticked = tick_sensor(defs, "checkpoint_sensor", instance, _read(cursor_file.with_name("checkpoint_sensor.cursor")))
+    for request in ticked.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for request in ticked.run_requests or []:
+        run = defs.resolve_job_def("checkpoint_job").execute_in_process(partition_key=request.partition_key, instance=instance,
+                                                                        tags=request.tags, run_config=quiet)
+        if not run.success:
+            raise SystemExit(f"registering checkpoint {request.partition_key} failed; see the run in `make ui`")
+        console.print(f"  checkpoint sensor: registered and evaluated {request.partition_key}")
+    cursor_file.with_name("checkpoint_sensor.cursor").write_text(ticked.cursor or "")
+
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
     if metrics is not None:
         console.print("[bold]tokenizer metrics (held-out curated text)[/]")
@@ -93,6 +116,15 @@ def main() -> None:
                                 "sum(documents) AS documents FROM manifests "
                                 "WHERE manifest_id = (SELECT max_by(manifest_id, created_at) FROM manifests) GROUP BY ALL ORDER BY 1, 2"),
          Format.table, "newest manifest: shards and tokens per bucket and split")
+    emit(run_sql(settings.lake, "SELECT r.run_id, r.status, r.executor, c.checkpoint_id, c.step, c.tokens_seen, "
+                                "round(c.loss, 3) AS train_loss, round(e.loss, 3) AS val_loss, round(e.perplexity, 1) AS val_ppl "
+                                "FROM checkpoints c JOIN training_runs r USING (run_id) LEFT JOIN checkpoint_evals e USING (checkpoint_id) "
+                                "ORDER BY c.checkpoint_id"),
+         Format.table, "training runs and checkpoints")
+    newest = run_sql(settings.lake, "SELECT max_by(checkpoint_id, registered_at) AS id FROM checkpoints").to_pylist()[0]["id"]
+    if newest:
+        console.print(f"lineage of {newest}: [bold].venv/bin/irm lineage {newest}[/]")
+        console.print(_tree(lineage(settings.lake, newest)))
     console.print('try: [bold].venv/bin/irm sql "SELECT source, domain_hint, count(*) docs, sum(bytes) bytes '
                   'FROM raw_documents GROUP BY ALL ORDER BY docs DESC"[/]')
 

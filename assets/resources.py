@@ -11,7 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from ledgers.lake import Lake
-from schemas.settings import IrmSettings, LakeSettings, LandingSettings, SparkSettings
+from schemas.settings import IrmSettings, LakeSettings, LandingSettings, SlurmSettings, SparkSettings, TrainingSettings
 from spark_jobs.session import get_spark
 
 
@@ -66,8 +66,44 @@ class LakeResource(ConfigurableResource):
         return Lake(self.lake_settings(), spark.session())
 
 
+class TrainingResource(ConfigurableResource):
+    """Which NeMo-Run executor trains, and where runs and checkpoints go."""
+
+    executor: str = "local"
+    checkpoints_root: str = ""
+    nemo_run_home: str = ""
+    slurm_account: str = ""
+    slurm_partition: str = ""
+    slurm_host: str = ""
+    slurm_user: str = ""
+    slurm_job_dir: str = ""
+    slurm_nodes: int = 5
+    slurm_gpus_per_node: int = 4
+    slurm_time: str = "72:00:00"
+    slurm_container_image: str = ""
+    slurm_container_mounts: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, t: TrainingSettings) -> "TrainingResource":
+        s = t.slurm
+        return cls(executor=t.executor, checkpoints_root=t.checkpoints_root, nemo_run_home=t.nemo_run_home,
+                   slurm_account=s.account, slurm_partition=s.partition, slurm_host=s.host, slurm_user=s.user,
+                   slurm_job_dir=s.job_dir, slurm_nodes=s.nodes, slurm_gpus_per_node=s.gpus_per_node, slurm_time=s.time,
+                   slurm_container_image=s.container_image, slurm_container_mounts=s.container_mounts)
+
+    def settings(self, lake: LakeResource) -> IrmSettings:
+        slurm = SlurmSettings(account=self.slurm_account, partition=self.slurm_partition, host=self.slurm_host, user=self.slurm_user,
+                              job_dir=self.slurm_job_dir, nodes=self.slurm_nodes, gpus_per_node=self.slurm_gpus_per_node,
+                              time=self.slurm_time, container_image=self.slurm_container_image,
+                              container_mounts=self.slurm_container_mounts)
+        training = TrainingSettings(executor=self.executor, checkpoints_root=self.checkpoints_root,
+                                    nemo_run_home=self.nemo_run_home, slurm=slurm)
+        return IrmSettings(lake=lake.lake_settings(), landing=lake.landing_settings(), training=training)
+
+
 def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
     return {
         "spark": SparkResource.from_settings(settings.spark),
         "lake": LakeResource.from_settings(settings.lake, settings.landing),
+        "training": TrainingResource.from_settings(settings.training),
     }

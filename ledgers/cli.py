@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ledgers.lineage import Node, lineage as lineage_of
 from ledgers.query import QueryError, run_sql, tables_arrow
 from schemas.settings import IrmSettings
 
@@ -92,6 +93,40 @@ def sql(
         typer.echo(f"irm sql: {err}", err=True)
         raise typer.Exit(2) from None
     emit(result, fmt)
+
+
+def _tree(node: Node):
+    from rich.tree import Tree
+
+    def label(n: Node) -> str:
+        details = ", ".join(f"{k}={_jsonable(v)}" for k, v in n.detail.items() if v is not None)
+        return f"[bold]{n.kind}[/] {n.id}" + (f"  [dim]{details}[/]" if details else "")
+
+    def add(tree, n: Node):
+        for child in n.children:
+            add(tree.add(label(child)), child)
+
+    root = Tree(label(node))
+    add(root, node)
+    return root
+
+
+@app.command()
+def lineage(
+    item_id: str = typer.Argument(..., help="a checkpoint id, training run id or manifest id"),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (a tree) or json"),
+    lake: Optional[str] = typer.Option(None, help="lake root (default: IRM_LAKE__ROOT or lake/)"),
+) -> None:
+    """The chain from a checkpoint down to the manifest, the Delta table versions and the landing drops."""
+    try:
+        node = lineage_of(_settings(lake).lake, item_id)
+    except QueryError as err:
+        typer.echo(f"irm lineage: {err}", err=True)
+        raise typer.Exit(2) from None
+    if fmt == Format.json:
+        typer.echo(json.dumps(node.as_dict(), default=_jsonable, indent=1))
+    else:
+        Console(width=160).print(_tree(node))
 
 
 if __name__ == "__main__":

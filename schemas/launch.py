@@ -90,3 +90,45 @@ class TrainingPlan(BaseModel):
         if problems:
             raise ValueError("training plan does not fit: " + "; ".join(problems))
         return self
+
+
+class LocalModel(BaseModel):
+    """A small model of the irm-2B family (RMSNorm, SwiGLU, RoPE, GQA) for the CPU trainer."""
+
+    num_layers: int = 2
+    hidden_size: int = 64
+    ffn_hidden_size: int = 176
+    num_attention_heads: int = 4
+    num_query_groups: int = 2
+    rotary_base: int = 10_000
+    tie_embeddings: bool = True
+
+
+class LocalTrainConfig(BaseModel):
+    """What the embedded default trains: bounded steps on the manifest's train shards."""
+
+    run_id: str
+    manifest_id: str
+    train_shards: list[str] = Field(description="Megatron shard prefixes (uri without .bin/.idx)")
+    train_weights: list[float]
+    val_shards: list[str] = Field(default_factory=list)
+    tokenizer_uri: str
+    vocab_size: int
+    eod: int
+    out_dir: str = Field(description="the run's folder: checkpoints/, loss.jsonl, metrics.json")
+    model: LocalModel = Field(default_factory=LocalModel)
+    context: int = Field(128, ge=8, description="tokens per training window (windows are cut from packed sequences)")
+    batch_size: int = Field(8, ge=1)
+    steps: int = Field(40, ge=1)
+    save_every: int = Field(20, ge=1)
+    lr: float = 3e-3
+    min_lr: float = 3e-4
+    warmup_steps: int = 4
+    weight_decay: float = 0.1
+    seed: int = 1234
+
+    @model_validator(mode="after")
+    def _weights(self) -> "LocalTrainConfig":
+        if len(self.train_shards) != len(self.train_weights) or not self.train_shards:
+            raise ValueError("train_shards and train_weights must be non-empty and of equal length: is the manifest's train split empty?")
+        return self

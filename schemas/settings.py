@@ -8,9 +8,10 @@ embedded default and a cluster differ by configuration alone.
 from __future__ import annotations
 
 import re
+from typing import Literal
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|spark://.+|yarn|k8s://.+|mesos://.+)$")
@@ -89,9 +90,41 @@ class LandingSettings(BaseModel):
         return Path(self.root).resolve()
 
 
+class SlurmSettings(BaseModel):
+    """Where and how the cluster runs Megatron-Bridge (NeMo-Run ``SlurmExecutor``)."""
+
+    account: str = ""
+    partition: str = ""
+    host: str = Field("", description="login node for NeMo-Run's SSH tunnel; empty = run sbatch on this machine")
+    user: str = ""
+    job_dir: str = Field("", description="experiment folder on the cluster's shared filesystem")
+    nodes: int = Field(5, ge=1)
+    gpus_per_node: int = Field(4, ge=1)
+    time: str = "72:00:00"
+    container_image: str = Field("", description="a NeMo / Megatron-Bridge container image")
+    container_mounts: list[str] = Field(default_factory=list)
+
+
+class TrainingSettings(BaseModel):
+    executor: Literal["local", "slurm"] = Field("local", description="local: the small CPU trainer; slurm: Megatron-Bridge on the cluster")
+    checkpoints_root: str = Field("", description="where runs write checkpoints; empty = <lake>/artifacts/checkpoints")
+    nemo_run_home: str = Field("", description="NeMo-Run's experiment folder; empty = <lake>/artifacts/nemo_run")
+    slurm: SlurmSettings = Field(default_factory=SlurmSettings)
+
+    @model_validator(mode="after")
+    def _slurm_complete(self) -> "TrainingSettings":
+        if self.executor == "slurm":
+            missing = [f for f in ("account", "partition", "job_dir", "container_image") if not getattr(self.slurm, f)]
+            if missing:
+                raise ValueError(f"training.executor=slurm needs training.slurm.{', training.slurm.'.join(missing)} "
+                                 f"(IRM_TRAINING__SLURM__{missing[0].upper()}=...)")
+        return self
+
+
 class IrmSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IRM_", env_nested_delimiter="__", extra="forbid")
 
     spark: SparkSettings = Field(default_factory=SparkSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     landing: LandingSettings = Field(default_factory=LandingSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)

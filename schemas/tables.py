@@ -197,6 +197,47 @@ class ShardManifestRow(BaseModel):
     created_at: dt.datetime
 
 
+class TrainingRun(BaseModel):
+    """One launched training run and where it stands."""
+
+    run_id: str = Field(description="run-<sha16 of manifest id, config hash and code version>")
+    manifest_id: str
+    config_hash: str = Field(description="sha256 (16 hex) of the trainer config and the training plan")
+    code_version: str = Field(description="git commit of this repository (+dirty), else the package version")
+    executor: str = Field(description="local or slurm (NeMo-Run executor)")
+    experiment_id: Optional[str] = Field(default=None, description="NeMo-Run experiment id")
+    status: str = Field(description="RUNNING, SUCCEEDED, FAILED, SUBMITTED")
+    run_dir: str
+    recipe_uris: list[str] = Field(description="the Megatron-Bridge stage YAMLs written for this run")
+    metrics: dict[str, float]
+    dagster_run_id: Optional[str] = None
+    updated_at: dt.datetime
+
+
+class CheckpointRecord(BaseModel):
+    """A checkpoint a run wrote, registered once by the checkpoint sensor."""
+
+    checkpoint_id: str = Field(description="<run_id>.step-NNNNNN")
+    run_id: str
+    step: int
+    uri: str = Field(description="HF-format folder: model.safetensors, config.json, tokenizer.model")
+    sha256: str = Field(description="sha256 of model.safetensors")
+    tokens_seen: int
+    loss: float = Field(description="training loss at this step")
+    registered_at: dt.datetime
+
+
+class CheckpointEval(BaseModel):
+    """An evaluation of one checkpoint: held-out loss on a split of its manifest."""
+
+    checkpoint_id: str
+    split: str
+    tokens: int
+    loss: float
+    perplexity: float
+    evaluated_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -220,6 +261,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("decontaminated_documents", DecontaminatedDocument, "curated documents with their final training text, benchmark leaks removed or redacted"),
         TableSpec("splits", SplitAssignment, "train/val/test per document, sealed by near-duplicate cluster and repository"),
         TableSpec("manifests", ShardManifestRow, "Megatron shards per manifest: hashes, token counts and input table versions"),
+        TableSpec("training_runs", TrainingRun, "training runs: manifest, config hash, code version, executor, status, metrics"),
+        TableSpec("checkpoints", CheckpointRecord, "checkpoints written by training runs, registered once each"),
+        TableSpec("checkpoint_evals", CheckpointEval, "held-out loss and perplexity of each checkpoint"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

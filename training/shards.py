@@ -31,6 +31,7 @@ from training.packing import pack_documents
 from training.whitespace import encode
 
 INPUTS = ("splits", "decontaminated_documents", "tokenizers")
+UPSTREAM = ("drops", "raw_documents", "documents_clean", "dedup", "license_ledger", "curated_documents", "eval_hashes", "contamination")
 TOKENIZED = "doc_id string, bucket string, split string, tokens array<int>, n_tokens long"
 SHARD_ROWS = ("uri string, sha256 string, idx_sha256 string, bytes long, tokens long, sequences long, documents long, "
               "truncated_documents long, bucket string, split string, capacity long, group long, group_documents long, group_tokens long")
@@ -147,6 +148,7 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
     tok = tokenizer_row(lake, cfg.tokenizer_id)
     versions = {t: lake.version(t) for t in INPUTS}
     missing = [t for t, v in versions.items() if v is None]
+    upstream = {t: v for t in UPSTREAM if (v := lake.version(t)) is not None}
     if missing:
         raise PackError(f"packing reads {missing}, which do not exist yet: materialize splits (and the tokenizer) first")
     docs = (lake.read("splits", version=versions["splits"]).select("doc_id", "bucket", "split")
@@ -172,9 +174,9 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
     rows = [{"uri": s["uri"], "sha256": s["sha256"], "idx_sha256": s["idx_sha256"], "bytes": s["bytes"], "tokens": s["tokens"],
              "sequences": s["sequences"], "documents": s["documents"], "truncated_documents": s["truncated_documents"],
              "bucket": s["bucket"], "split": s["split"], "tokenizer_id": tok["tokenizer_id"], "seq_len": cfg.seq_len, "dtype": dtype,
-             "input_versions": versions} for s in shards]
+             "input_versions": {**upstream, **versions}} for s in shards]
     mid = manifest_id(rows)
-    report = PackReport(mid, tok["tokenizer_id"], versions, sum(r["documents"] for r in totals),
+    report = PackReport(mid, tok["tokenizer_id"], {**upstream, **versions}, sum(r["documents"] for r in totals),
                         sum(d for d, _ in group_totals.values()), sum(r["tokens"] for r in totals),
                         [{**r, "capacity": s["capacity"]} for r, s in zip(rows, shards)])
     frame = lake.spark.createDataFrame([{**r, "manifest_id": mid, "created_at": created} for r in rows], lake.schema("manifests"))
