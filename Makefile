@@ -10,7 +10,14 @@ JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
 .PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing
-setup: $(VENV_STAMP) $(JARS_STAMP)
+setup: $(VENV_STAMP) $(JARS_STAMP) system-packages
+
+# Debian packages: bubblewrap for the execution sandbox (serving/sandbox.py)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: system-packages
+system-packages:
+	@command -v bwrap >/dev/null 2>&1 || $(SUDO) apt-get install -y -q bubblewrap || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q bubblewrap; }
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -1,0 +1,234 @@
+"""Run untrusted code: bubblewrap namespaces plus resource limits, one private folder per run.
+
+Inside: a read-only view of ``/usr`` (the toolchains), a fresh ``/proc``, ``/dev`` and ``/tmp``,
+the run's folder as ``/work`` (the only writable place that outlives the run), no network
+(empty network namespace), no host environment (``--clearenv``), its own PID namespace (it
+cannot see or signal anything outside) and, when started by root, the ``nobody`` user, so the
+process limit counts only sandboxed processes. Limits: CPU time, writable memory, processes,
+file size, open files (rlimits), wall clock (the process group is killed) and output size
+(read incrementally; the run is killed when a cap is crossed).
+
+Every run ends with one outcome: ok, error (non-zero exit), timeout, memory, output-limit or
+killed (a signal not explained by a limit), with the evidence kept in the result.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.sandbox import SandboxLimits
+
+NOBODY = 65534
+SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class SandboxResult:
+    outcome: str
+    exit_code: int | None
+    signal: str | None
+    stdout: str
+    stderr: str
+    wall_seconds: float
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def bwrap_path() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable("bubblewrap is not installed: `make setup` installs it (apt-get install bubblewrap)")
+    return path
+
+
+def _root_layout() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in SYSTEM_DIRS:
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), f"/{name}"]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), f"/{name}"]
+    for etc in ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "java-17-openjdk"):
+        if (Path("/etc") / etc).exists():
+            args += ["--ro-bind", f"/etc/{etc}", f"/etc/{etc}"]
+    return args
+
+
+def bwrap_argv(workdir: str, argv: list[str], env: dict[str, str] | None = None) -> list[str]:
+    args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", *_root_layout(),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workdir, "/work", "--chdir", "/work",
+            "--remount-ro", "/", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
+            "--setenv", "LANG", "C.UTF-8"]
+    for key, value in (env or {}).items():
+        args += ["--setenv", key, value]
+    return args + ["--", *argv]
+
+
+def _limits(limits: SandboxLimits, drop_to_nobody: bool):
+    def apply() -> None:
+        if drop_to_nobody:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+        mb = 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_mb * mb, limits.memory_mb * mb))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "OutOfMemoryError", "JavaScript heap out of memory",
+                  "Cannot allocate memory", "cannot allocate memory")
+
+
+def _outcome(code: int | None, timed_out: bool, flooded: bool, stderr: str, cpu_signal: bool) -> tuple[str, str | None]:
+    sig = signal.Signals(-code).name if code is not None and code < 0 else None
+    if code is not None and code > 128 and code - 128 in signal.Signals._value2member_map_:
+        sig = signal.Signals(code - 128).name
+    if flooded:
+        return "output-limit", sig
+    if timed_out or cpu_signal or sig == "SIGXCPU":
+        return "timeout", sig
+    if any(m in stderr for m in MEMORY_MARKERS):
+        return "memory", sig
+    if sig is not None:
+        return "killed", sig
+    return ("ok" if code == 0 else "error"), sig
+
+
+def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b"", env: dict[str, str] | None = None) -> SandboxResult:
+    """Run ``argv`` inside the sandbox with ``workdir`` as ``/work``."""
+    drop = os.geteuid() == 0
+    if drop:
+        os.chown(workdir, NOBODY, NOBODY)
+        for p in Path(workdir).rglob("*"):
+            os.chown(p, NOBODY, NOBODY, follow_symlinks=False)
+    started = time.monotonic()
+    proc = subprocess.Popen(bwrap_argv(workdir, argv, env), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_limits(limits, drop), start_new_session=True, close_fds=True)
+    try:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    out = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    selector = selectors.DefaultSelector()
+    for stream in out:
+        selector.register(stream, selectors.EVENT_READ)
+    timed_out = flooded = False
+    deadline = started + limits.wall_seconds
+    while selector.get_map():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for key, _ in selector.select(timeout=min(remaining, 0.25)):
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                selector.unregister(key.fileobj)
+                continue
+            buffer = out[key.fileobj]
+            buffer += chunk
+            if len(buffer) > limits.output_bytes:
+                flooded = True
+                break
+        if flooded:
+            break
+    if timed_out or flooded:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic() + 1.0))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        code, timed_out = proc.wait(), True
+    selector.close()
+    stdout = bytes(out[proc.stdout][:limits.output_bytes]).decode("utf-8", errors="replace")
+    stderr = bytes(out[proc.stderr][:limits.output_bytes]).decode("utf-8", errors="replace")
+    outcome, sig = _outcome(code, timed_out, flooded, stderr, False)
+    return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3))
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """How to compile (optional) and run one language inside the sandbox."""
+
+    name: str
+    source: str
+    compile: tuple[str, ...] | None
+    run: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+
+TOOLCHAINS = {
+    "python": Toolchain("python", "main.py", None, ("/usr/bin/python3", "-I", "-B", "main.py")),
+    "cpp": Toolchain("cpp", "main.cpp", ("/usr/bin/g++", "-O1", "-std=c++17", "-o", "main", "main.cpp"), ("./main",)),
+    "java": Toolchain("java", "Main.java", ("/usr/bin/javac", "-J-Xmx256m", "-J-XX:TieredStopAtLevel=1", "-J-XX:-UsePerfData", "Main.java"),
+                      ("/usr/bin/java", "-Xmx256m", "-Xss8m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "Main")),
+    "javascript": Toolchain("javascript", "main.js", None, ("/usr/bin/node", "--max-old-space-size=256", "main.js")),
+}
+
+
+def available_toolchains() -> list[str]:
+    """Languages whose compiler and runtime exist on this machine."""
+    return [name for name, t in TOOLCHAINS.items()
+            if all(Path(x).exists() for x in ((t.compile or ("",))[0] or t.run[0], t.run[0]) if x.startswith("/"))]
+
+
+def execute(language: str, code: str, limits: SandboxLimits | None = None, files: dict[str, str] | None = None,
+            stdin: str = "", compile_limits: SandboxLimits | None = None) -> SandboxResult:
+    """``python_exec`` / ``compiler_run``: write the source (and input files) into a fresh private
+    folder, compile if the language needs it, run, and delete the folder."""
+    if language not in TOOLCHAINS:
+        raise ValueError(f"unknown language {language!r}; sandbox toolchains: {sorted(TOOLCHAINS)}")
+    chain = TOOLCHAINS[language]
+    limits = limits or SandboxLimits()
+    workdir = tempfile.mkdtemp(prefix="irm-sandbox-")
+    try:
+        for name, content in {**(files or {}), chain.source: code}.items():
+            target = Path(workdir) / name
+            if target.resolve().parent != Path(workdir).resolve() and Path(workdir).resolve() not in target.resolve().parents:
+                raise ValueError(f"input file {name!r} is outside the sandbox folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        env = dict(chain.env)
+        if chain.compile:
+            compiled = run(list(chain.compile), workdir, compile_limits or limits.model_copy(update={"cpu_seconds": 30, "wall_seconds": 60.0,
+                                                                                               "memory_mb": 1024}), env=env)
+            if not compiled.ok:
+                compiled.outcome = "compile-error" if compiled.outcome == "error" else compiled.outcome
+                return compiled
+        return run(list(chain.run), workdir, limits, stdin.encode(), env=env)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def python_exec(code: str, limits: SandboxLimits | None = None, files: dict[str, str] | None = None, stdin: str = "") -> SandboxResult:
+    return execute("python", code, limits, files, stdin)
+
+
+def compiler_run(language: str, code: str, limits: SandboxLimits | None = None, files: dict[str, str] | None = None,
+                 stdin: str = "") -> SandboxResult:
+    return execute(language, code, limits, files, stdin)
