@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
 
 from assets.curation import dedup, documents_clean
+from assets.distill import distilled_sft
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.packing import manifests
@@ -28,13 +29,18 @@ training_data_job = define_asset_job("training_data_job", selection=[decontamina
                                      description="Decontaminate against the benchmarks, seal the splits, tokenize and pack Megatron shards.")
 
 
+distill_job = define_asset_job("distill_job", selection=[distilled_sft],
+                               description="Sample the teachers, verify every candidate in the sandbox, keep the majority-backed verified ones.")
+
+
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
-                decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval],
-        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job],
+                decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
+                distilled_sft],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job],
         sensors=[landing_sensor, checkpoint_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,

@@ -13,6 +13,7 @@ import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgers.lineage import Node, lineage as lineage_of
 from ledgers.query import QueryError, run_sql, tables_arrow
@@ -56,7 +57,7 @@ def emit(table: pa.Table, fmt: Format, title: str | None = None) -> None:
         for name in table.column_names:
             view.add_column(name, overflow="fold")
         for r in rows:
-            view.add_row(*["NULL" if r[c] is None else str(_jsonable(r[c])) for c in table.column_names])
+            view.add_row(*[Text("NULL" if r[c] is None else str(_jsonable(r[c]))) for c in table.column_names])  # values are not markup
         Console(width=200).print(view)
 
 

@@ -238,6 +238,47 @@ class CheckpointEval(BaseModel):
     evaluated_at: dt.datetime
 
 
+class DistilledSft(BaseModel):
+    """A kept SFT sample: verified by running it (or by the CAS) and backed by the majority. The seed's schema, exactly."""
+
+    task_id: str
+    prompt: str
+    input_files: list[str] = Field(description='JSON objects {"path", "content"}')
+    expected_tests: list[str] = Field(description="assert statements, or JSON {stdin, stdout} io tests, or the reference answer")
+    candidate: list[str] = Field(description="the final answer: the code, or the math answer")
+    passed: bool
+    rationale: str = Field(description="the <scratchpad> text, kept apart from the answer")
+    tool_calls: list[str]
+    confidence: float = Field(description="share of the task's samples that agree with this one (0 when not verified)")
+
+
+class DistillCandidate(BaseModel):
+    """Every teacher sample and what verification made of it: nothing is dropped silently."""
+
+    task_id: str
+    teacher: str
+    sample_no: int
+    kind: str
+    final: str = Field(description="the answer text without scratchpad and tool calls")
+    passed: bool
+    error_class: Optional[str] = Field(default=None, description="syntax, runtime, wrong-answer, timeout or memory")
+    detail: str
+    agreement: float
+    decision: str = Field(description="kept, or failed / minority / duplicate")
+
+
+class DpoPair(BaseModel):
+    """chosen = a kept (verified) sample, rejected = a failing one, same task."""
+
+    task_id: str
+    prompt: str
+    chosen: str
+    rejected: str
+    chosen_teacher: str
+    rejected_teacher: str
+    rejected_error_class: str
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -264,6 +305,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("training_runs", TrainingRun, "training runs: manifest, config hash, code version, executor, status, metrics"),
         TableSpec("checkpoints", CheckpointRecord, "checkpoints written by training runs, registered once each"),
         TableSpec("checkpoint_evals", CheckpointEval, "held-out loss and perplexity of each checkpoint"),
+        TableSpec("distilled_sft", DistilledSft, "verified, majority-backed SFT samples (the seed's schema)"),
+        TableSpec("distill_candidates", DistillCandidate, "every teacher sample with its verification outcome and decision"),
+        TableSpec("dpo_pairs", DpoPair, "preference pairs: a verified sample over a failing one of the same task"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

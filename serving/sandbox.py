@@ -71,8 +71,10 @@ def _root_layout() -> list[str]:
     return args
 
 
-def bwrap_argv(workdir: str, argv: list[str], env: dict[str, str] | None = None) -> list[str]:
-    args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", *_root_layout(),
+def bwrap_argv(workdir: str, argv: list[str], env: dict[str, str] | None = None,
+               ro_binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    binds = [x for source, dest in ro_binds for x in ("--ro-bind", source, dest)]
+    args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", *_root_layout(), *binds,
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workdir, "/work", "--chdir", "/work",
             "--remount-ro", "/", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
             "--setenv", "LANG", "C.UTF-8"]
@@ -116,15 +118,17 @@ def _outcome(code: int | None, timed_out: bool, flooded: bool, stderr: str, cpu_
     return ("ok" if code == 0 else "error"), sig
 
 
-def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b"", env: dict[str, str] | None = None) -> SandboxResult:
-    """Run ``argv`` inside the sandbox with ``workdir`` as ``/work``."""
+def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b"", env: dict[str, str] | None = None,
+        ro_binds: tuple[tuple[str, str], ...] = ()) -> SandboxResult:
+    """Run ``argv`` inside the sandbox with ``workdir`` as ``/work`` (``ro_binds``: host folders
+    made visible read-only, as (host path, sandbox path), e.g. a library folder)."""
     drop = os.geteuid() == 0
     if drop:
         os.chown(workdir, NOBODY, NOBODY)
         for p in Path(workdir).rglob("*"):
             os.chown(p, NOBODY, NOBODY, follow_symlinks=False)
     started = time.monotonic()
-    proc = subprocess.Popen(bwrap_argv(workdir, argv, env), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(bwrap_argv(workdir, argv, env, ro_binds), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=_limits(limits, drop), start_new_session=True, close_fds=True)
     try:
         proc.stdin.write(stdin)
