@@ -9,6 +9,7 @@ from assets.distill import distilled_sft
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.packing import manifests
+from assets.serving import engine_build, latency_sweep, serving_job
 from assets.splits import decontaminated_documents, splits
 from assets.tokenizer import tokenizer, tokenizer_metrics
 from assets.training import checkpoint, checkpoint_eval, checkpoint_job, checkpoint_sensor, training_job, training_run
@@ -39,8 +40,8 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
-                distilled_sft],
-        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job],
+                distilled_sft, engine_build, latency_sweep],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job],
         sensors=[landing_sensor, checkpoint_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,

@@ -17,6 +17,7 @@ from assets.definitions import build_definitions, tick_landing_sensor, tick_sens
 from ledgers.demo_corpus import build_demo_landing
 from ledgers.cli import Format, _tree, emit
 from ledgers.lineage import lineage
+from serving.demo_tasks import demo_tasks, write_demo_inputs
 from ledgers.query import run_sql, tables_arrow
 from schemas.settings import IrmSettings
 
@@ -93,6 +94,16 @@ def main() -> None:
         console.print(f"  checkpoint sensor: registered and evaluated {request.partition_key}")
     cursor_file.with_name("checkpoint_sensor.cursor").write_text(ticked.cursor or "")
 
+    started = time.monotonic()
+    tasks, teachers = write_demo_inputs(Path(settings.lake.uri) / "artifacts" / "distill" / "demo")
+    run = defs.resolve_job_def("distill_job").execute_in_process(instance=instance, run_config={
+        "ops": {"distilled_sft": {"config": {"tasks_uri": str(tasks), "file_teachers": {n: str(p) for n, p in teachers.items()}}}},
+        **quiet})
+    if not run.success:
+        raise SystemExit("distillation failed; see the run in `make ui`")
+    console.print(f"  distilled {len(demo_tasks())} demo tasks from two file teachers, every candidate verified in the sandbox, "
+                  f"in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
     if metrics is not None:
         console.print("[bold]tokenizer metrics (held-out curated text)[/]")
@@ -121,6 +132,10 @@ def main() -> None:
                                 "FROM checkpoints c JOIN training_runs r USING (run_id) LEFT JOIN checkpoint_evals e USING (checkpoint_id) "
                                 "ORDER BY c.checkpoint_id"),
          Format.table, "training runs and checkpoints")
+    emit(run_sql(settings.lake, "SELECT task_id, kind, count(*) AS samples, count(*) FILTER (passed) AS passed, "
+                                "count(*) FILTER (decision = 'kept') AS kept, string_agg(DISTINCT error_class, ', ') AS errors "
+                                "FROM distill_candidates GROUP BY ALL ORDER BY 1"),
+         Format.table, "distillation: samples, verification and decisions per task")
     newest = run_sql(settings.lake, "SELECT max_by(checkpoint_id, registered_at) AS id FROM checkpoints").to_pylist()[0]["id"]
     if newest:
         console.print(f"lineage of {newest}: [bold].venv/bin/irm lineage {newest}[/]")

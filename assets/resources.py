@@ -11,7 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from ledgers.lake import Lake
-from schemas.settings import IrmSettings, LakeSettings, LandingSettings, SlurmSettings, SparkSettings, TrainingSettings
+from schemas.settings import IrmSettings, LakeSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
 from spark_jobs.session import get_spark
 
 
@@ -67,7 +67,7 @@ class LakeResource(ConfigurableResource):
 
 
 class TrainingResource(ConfigurableResource):
-    """Which NeMo-Run executor trains, and where runs and checkpoints go."""
+    """Which NeMo-Run executor trains (and builds engines), and where runs and checkpoints go."""
 
     executor: str = "local"
     checkpoints_root: str = ""
@@ -82,11 +82,14 @@ class TrainingResource(ConfigurableResource):
     slurm_time: str = "72:00:00"
     slurm_container_image: str = ""
     slurm_container_mounts: list[str] = Field(default_factory=list)
+    serving_gpu_executor: str = "none"
+    trtllm_container_image: str = ""
 
     @classmethod
-    def from_settings(cls, t: TrainingSettings) -> "TrainingResource":
+    def from_settings(cls, t: TrainingSettings, serving: ServingSettings | None = None) -> "TrainingResource":
         s = t.slurm
-        return cls(executor=t.executor, checkpoints_root=t.checkpoints_root, nemo_run_home=t.nemo_run_home,
+        serving = serving or ServingSettings()
+        return cls(serving_gpu_executor=serving.gpu_executor, trtllm_container_image=serving.trtllm_container_image, executor=t.executor, checkpoints_root=t.checkpoints_root, nemo_run_home=t.nemo_run_home,
                    slurm_account=s.account, slurm_partition=s.partition, slurm_host=s.host, slurm_user=s.user,
                    slurm_job_dir=s.job_dir, slurm_nodes=s.nodes, slurm_gpus_per_node=s.gpus_per_node, slurm_time=s.time,
                    slurm_container_image=s.container_image, slurm_container_mounts=s.container_mounts)
@@ -98,12 +101,13 @@ class TrainingResource(ConfigurableResource):
                               container_mounts=self.slurm_container_mounts)
         training = TrainingSettings(executor=self.executor, checkpoints_root=self.checkpoints_root,
                                     nemo_run_home=self.nemo_run_home, slurm=slurm)
-        return IrmSettings(lake=lake.lake_settings(), landing=lake.landing_settings(), training=training)
+        serving = ServingSettings(gpu_executor=self.serving_gpu_executor, trtllm_container_image=self.trtllm_container_image)
+        return IrmSettings(lake=lake.lake_settings(), landing=lake.landing_settings(), training=training, serving=serving)
 
 
 def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
     return {
         "spark": SparkResource.from_settings(settings.spark),
         "lake": LakeResource.from_settings(settings.lake, settings.landing),
-        "training": TrainingResource.from_settings(settings.training),
+        "training": TrainingResource.from_settings(settings.training, settings.serving),
     }

@@ -1,6 +1,6 @@
-"""Lineage from a checkpoint (or a run, or a manifest) down to the landing drops, read with DuckDB.
+"""Lineage from an engine (or a checkpoint, a run, a manifest) down to the landing drops, read with DuckDB.
 
-checkpoint → training run → manifest → the Delta version of every table the shards were built
+engine → checkpoint → training run → manifest → the Delta version of every table the shards were built
 from (with the commit's operation and the run that wrote it) → the landing drops that
 ``drops`` held at its recorded version.
 """
@@ -64,6 +64,9 @@ def _run(con, settings: LakeSettings, run: dict) -> Node:
 
 def lineage(settings: LakeSettings, item_id: str) -> Node:
     con = connect(settings)
+    if (engine := _one(con, "engine_builds", "engine_id", item_id)) is not None:
+        detail = {k: engine[k] for k in ("status", "executor", "container_image", "spec_uri", "spec_sha256", "export_id")}
+        return Node("engine", item_id, detail, [lineage(settings, engine["checkpoint_id"])])
     if (ckpt := _one(con, "checkpoints", "checkpoint_id", item_id)) is not None:
         run = _one(con, "training_runs", "run_id", ckpt["run_id"])
         detail = {k: ckpt[k] for k in ("step", "tokens_seen", "loss", "sha256", "uri")}
@@ -72,4 +75,4 @@ def lineage(settings: LakeSettings, item_id: str) -> Node:
         return _run(con, settings, run)
     if _one(con, "manifests", "manifest_id", item_id) is not None:
         return _manifest(con, settings, item_id)
-    raise QueryError(f"{item_id!r} is not a checkpoint id, training run id or manifest id in this lake")
+    raise QueryError(f"{item_id!r} is not an engine id, checkpoint id, training run id or manifest id in this lake")

@@ -48,6 +48,7 @@ class EndpointTeacher(BaseModel):
     api_key_env: Optional[str] = None
     temperature: float = 0.8
     max_tokens: int = 1024
+    system_prompt: bool = Field(True, description="send the scratchpad/answer-format instruction as a system message")
     timeout_s: float = 60.0
     retries: int = Field(2, ge=0)
 

@@ -121,6 +121,19 @@ class TrainingSettings(BaseModel):
         return self
 
 
+class ServingSettings(BaseModel):
+    """Where TensorRT-LLM builds run: nowhere by default (no GPU here), or a Slurm GPU node."""
+
+    gpu_executor: Literal["none", "slurm"] = Field("none", description="slurm reuses training.slurm's account, partition and tunnel")
+    trtllm_container_image: str = Field("", description="a TensorRT-LLM release container image")
+
+    @model_validator(mode="after")
+    def _image(self) -> "ServingSettings":
+        if self.gpu_executor == "slurm" and not self.trtllm_container_image:
+            raise ValueError("serving.gpu_executor=slurm needs serving.trtllm_container_image (IRM_SERVING__TRTLLM_CONTAINER_IMAGE=...)")
+        return self
+
+
 class IrmSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IRM_", env_nested_delimiter="__", extra="forbid")
 
@@ -128,3 +141,4 @@ class IrmSettings(BaseSettings):
     lake: LakeSettings = Field(default_factory=LakeSettings)
     landing: LandingSettings = Field(default_factory=LandingSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)

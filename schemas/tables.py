@@ -279,6 +279,54 @@ class DpoPair(BaseModel):
     rejected_error_class: str
 
 
+class LatencyRun(BaseModel):
+    """One prompt length of one latency sweep against an OpenAI-compatible endpoint."""
+
+    sweep_id: str
+    endpoint: str
+    model: str
+    target_prompt_tokens: int
+    prompt_tokens: int = Field(description="what the server counted (usage.prompt_tokens); 0 when the length was refused")
+    requests: int
+    completion_tokens: int
+    ttft_p50_ms: float
+    ttft_p95_ms: float
+    ttft_p99_ms: float
+    tpot_p50_ms: float = Field(description="per-output-token latency: gaps between streamed tokens")
+    tpot_p95_ms: float
+    tpot_p99_ms: float
+    throughput_tokens_per_s: float
+    status: str = Field(description="ok, or refused: <the server's reason>")
+    measured_at: dt.datetime
+
+
+class ExportRecord(BaseModel):
+    """A checkpoint exported as an HF-format folder for TensorRT-LLM."""
+
+    export_id: str = Field(description="first 16 hex of sha256")
+    checkpoint_id: str
+    uri: str
+    sha256: str = Field(description="sha256 over the sorted (file, sha256) list of the folder")
+    files: dict[str, str] = Field(description="file name → sha256")
+    created_at: dt.datetime
+
+
+class EngineBuild(BaseModel):
+    """A TensorRT-LLM build of an export: the engine's parent is the checkpoint, through the export."""
+
+    engine_id: str = Field(description="engine-<sha16 of export sha256 and build spec sha256>")
+    checkpoint_id: str
+    export_id: str
+    spec_uri: str = Field(description="the LLM-API options YAML the build uses")
+    spec_sha256: str
+    executor: str
+    container_image: str
+    status: str = Field(description="SUBMITTED, DRYRUN, SUCCEEDED, FAILED")
+    engine_uri: str
+    experiment_id: Optional[str] = None
+    updated_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -308,6 +356,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("distilled_sft", DistilledSft, "verified, majority-backed SFT samples (the seed's schema)"),
         TableSpec("distill_candidates", DistillCandidate, "every teacher sample with its verification outcome and decision"),
         TableSpec("dpo_pairs", DpoPair, "preference pairs: a verified sample over a failing one of the same task"),
+        TableSpec("latency_runs", LatencyRun, "latency sweeps: TTFT and per-token latency percentiles per prompt length"),
+        TableSpec("exports", ExportRecord, "HF-format exports of checkpoints, with file hashes"),
+        TableSpec("engine_builds", EngineBuild, "TensorRT-LLM engine builds: engine ← export ← checkpoint, with status"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

@@ -36,8 +36,9 @@ class TeacherError(RuntimeError):
 
 
 def _ask_endpoint(teacher: EndpointTeacher, task: Task) -> tuple[str, int]:
+    messages = ([{"role": "system", "content": SYSTEM}] if teacher.system_prompt else []) + [{"role": "user", "content": task.prompt}]
     body = json.dumps({"model": teacher.model, "temperature": teacher.temperature, "max_tokens": teacher.max_tokens,
-                       "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task.prompt}]}).encode()
+                       "messages": messages}).encode()
     headers = {"Content-Type": "application/json"}
     if teacher.api_key_env:
         key = os.environ.get(teacher.api_key_env)

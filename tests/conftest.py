@@ -37,6 +37,9 @@ def lake(settings: IrmSettings, spark) -> Lake:
     return Lake(settings.lake, spark)
 
 
+from tests.lakes import packed_lake, trained  # noqa: E402,F401  (fixtures for training and serving tests)
+
+
 JSONL_LINES = [
     b'{"text": "def add(a, b):\\n    return a + b\\n", "path": "m/add.py", "repo": "m", "domain": "code"}',
     b'{"text": "The integral of x is x^2/2.", "source": "notes"}',

@@ -92,3 +92,10 @@ def _launch(settings: IrmSettings, name: str, tasks: list[tuple[str, object]], d
     # leaving the context waits for local jobs; each job then holds the state it ended in
     # (NeMo-Run's status() cannot query a finished local process)
     return LaunchResult(exp._id, exp._exp_dir, settings.training.executor, {job.id: job.state.name for job in exp.jobs})
+
+
+def module_script(module: str, args: list[str]):
+    """``python -m MODULE ARGS`` inside the executor's container (any entrypoint of this repository)."""
+    import nemo_run as run
+
+    return run.Script(path=module, args=args, entrypoint="python", m=True)

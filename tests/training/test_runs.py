@@ -8,21 +8,10 @@ from safetensors.numpy import load_file
 from assets.definitions import build_definitions, tick_sensor
 from ledgers.lineage import lineage
 from schemas.launch import TrainingPlan
-from schemas.packing import PackConfig
 from schemas.settings import SlurmSettings, TrainingSettings
 from training.checkpoints import discover, evaluate, register
 from training.runs import checkpoints_root, run_training
-from training.shards import run_pack
-
-LOCAL = {"steps": 6, "save_every": 3, "context": 32, "batch_size": 4, "lr": 1e-2}
-
-
-@pytest.fixture
-def trained(packed_lake, settings):
-    lake, _ = packed_lake
-    run_pack(lake, PackConfig(seq_len=256, max_shard_tokens=4_096))
-    return lake, settings, run_training(lake, settings, TrainingPlan(), LOCAL)
-
+from tests.lakes import LOCAL
 
 def test_local_executor_trains_and_writes_hf_checkpoints_and_a_loss_curve(trained):
     lake, settings, report = trained

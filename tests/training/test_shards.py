@@ -6,7 +6,7 @@ import sentencepiece as spm
 from pyspark.sql import functions as F
 
 from schemas.packing import PackConfig
-from tests.training.conftest import corpus
+from tests.lakes import corpus
 from training.megatron_shards import token_dtype, write_shard
 from training.shards import PackError, mix_against_target, run_pack, verify_manifest
 from training.whitespace import encode

@@ -1,0 +1,134 @@
+"""An OpenAI-compatible HTTP server over a local HF checkpoint on CPU (127.0.0.1 by default).
+
+``POST /v1/completions``, ``POST /v1/chat/completions`` (both with ``"stream": true`` as
+server-sent events, one token per chunk, usage in the last chunk) and ``GET /v1/models``. It is
+the demo's real target for the latency harness and for distillation teachers; production
+serving is TensorRT-LLM (``trtllm-serve``), which speaks the same protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving.generation import LoadedModel, generate, load
+
+
+def chat_prompt(messages: list[dict]) -> str:
+    return "".join(f"{m.get('role', 'user')}: {m.get('content', '')}\n" for m in messages) + "assistant:"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    model: LoadedModel
+
+    def log_message(self, *args) -> None:  # requests are not logged: prompts may hold anything
+        pass
+
+    def _json(self, code: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v1/models":
+            self._json(200, {"object": "list", "data": [{"id": self.model.name, "object": "model", "owned_by": "irm"}]})
+        else:
+            self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:
+        chat = self.path.rstrip("/") == "/v1/chat/completions"
+        if not chat and self.path.rstrip("/") != "/v1/completions":
+            self._json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            prompt = chat_prompt(body["messages"]) if chat else body["prompt"]
+        except (ValueError, KeyError) as err:
+            self._json(400, {"error": {"message": f"bad request: {err}"}})
+            return
+        ids = self.model.encode(prompt)
+        max_tokens = int(body.get("max_tokens") or 16)
+        if len(ids) + max_tokens > self.model.max_positions:
+            self._json(400, {"error": {"message": f"prompt ({len(ids)} tokens) + max_tokens ({max_tokens}) exceeds the model's "
+                                                   f"{self.model.max_positions} positions"}})
+            return
+        rid, created = f"cmpl-{uuid.uuid4().hex[:12]}", int(time.time())
+        kind = "chat.completion" if chat else "text_completion"
+        tokens = generate(self.model, ids, max_tokens, float(body.get("temperature") or 0.0), int(body.get("seed") or 0))
+        if body.get("stream"):
+            self._stream(rid, created, kind, chat, tokens, len(ids))
+            return
+        out = list(tokens)
+        text = self.model.decode(out)
+        choice = {"index": 0, "finish_reason": "length" if len(out) == max_tokens else "stop"}
+        choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
+        self._json(200, {"id": rid, "object": kind, "created": created, "model": self.model.name, "choices": [choice],
+                         "usage": {"prompt_tokens": len(ids), "completion_tokens": len(out), "total_tokens": len(ids) + len(out)}})
+
+    def _stream(self, rid: str, created: int, kind: str, chat: bool, tokens, prompt_tokens: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        emitted, text_so_far = [], ""
+
+        def send(payload: dict) -> None:
+            self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+            self.wfile.flush()
+
+        for token in tokens:
+            emitted.append(token)
+            text = self.model.decode(emitted)
+            delta, text_so_far = text[len(text_so_far):], text
+            choice = {"index": 0, "finish_reason": None}
+            choice.update({"delta": {"content": delta}} if chat else {"text": delta})
+            send({"id": rid, "object": kind + ".chunk", "created": created, "model": self.model.name, "choices": [choice]})
+        send({"id": rid, "object": kind + ".chunk", "created": created, "model": self.model.name,
+              "choices": [{"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}],
+              "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(emitted), "total_tokens": prompt_tokens + len(emitted)}})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+@dataclass
+class Endpoint:
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve(checkpoint: str, host: str = "127.0.0.1", port: int = 0, name: str | None = None) -> Endpoint:
+    """Start serving in a background thread (port 0 = any free port)."""
+    handler = type("Handler", (_Handler,), {"model": load(checkpoint, name)})
+    server = ThreadingHTTPServer((host, port), handler)
+    thread = threading.Thread(target=server.serve_forever, name="irm-endpoint", daemon=True)
+    thread.start()
+    return Endpoint(server, thread)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="OpenAI-compatible endpoint over a local HF checkpoint (CPU)")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    endpoint = serve(args.checkpoint, args.host, args.port)
+    print(f"serving {args.checkpoint} at {endpoint.base_url}", flush=True)
+    endpoint.thread.join()

@@ -1,0 +1,95 @@
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from ledgers.lineage import lineage
+from schemas.distill import DistillConfig, EndpointTeacher, Task
+from schemas.serving import BuildSpecConfig
+from schemas.settings import ServingSettings, SlurmSettings, TrainingSettings
+from serving.endpoint import serve
+from serving.engines import build_settings, no_gpu_reason, plan_engine, record
+from serving.latency import LatencyConfig, gate, sweep
+from serving.teachers import sample_task
+from training.checkpoints import discover, register
+from training.launch import launch, module_script
+from training.runs import checkpoints_root
+
+# LLM-API option names as TensorRT-LLM documents them (LlmArgs, KvCacheConfig, DraftTargetDecodingConfig)
+LLM_API_FIELDS = {"backend", "max_batch_size", "max_num_tokens", "max_seq_len", "tensor_parallel_size", "kv_cache_config",
+                  "speculative_config", "disable_overlap_scheduler"}
+KV_CACHE_FIELDS = {"dtype", "enable_block_reuse", "free_gpu_memory_fraction", "tokens_per_block"}
+DRAFT_TARGET_FIELDS = {"decoding_type", "max_draft_len", "speculative_model"}
+
+
+@pytest.fixture
+def registered(trained):
+    lake, settings, report = trained
+    key = discover(checkpoints_root(settings))[-1]
+    record_, _ = register(lake, checkpoints_root(settings), key)
+    return lake, settings, record_
+
+
+def test_export_loads_with_hf_loaders_and_records_its_hashes(registered):
+    lake, _, ckpt = registered
+    plan = plan_engine(lake, ckpt.checkpoint_id, BuildSpecConfig(draft_model="/exports/draft"))
+    folder = Path(plan.export.uri)
+    assert AutoModelForCausalLM.from_pretrained(folder).config.model_type == "llama"
+    tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=False)
+    assert tokenizer.eos_token == "</s>" and len(tokenizer.encode("def add(a, b):", add_special_tokens=False)) > 0
+    row = lake.read("exports").collect()[0]
+    assert row["sha256"] == plan.export.sha256 and set(row["files"]) >= {"model.safetensors", "config.json", "tokenizer.model"}
+    options = yaml.safe_load(plan.options_path.read_text())
+    assert set(options) <= LLM_API_FIELDS and set(options["kv_cache_config"]) <= KV_CACHE_FIELDS
+    assert set(options["speculative_config"]) <= DRAFT_TARGET_FIELDS and options["kv_cache_config"]["dtype"] == "fp8"
+    assert options["max_seq_len"] == 32  # the small model's context
+    build = yaml.safe_load((plan.options_path.parent / "build.yaml").read_text())
+    assert build["quantization"]["tool"] == "nvidia-modelopt" and build["model"].endswith("trtllm/fp8")
+
+
+def test_without_a_gpu_executor_nothing_pretends_an_engine_exists(registered):
+    _, settings, _ = registered
+    assert "no GPU executor is configured" in no_gpu_reason(settings)
+    with pytest.raises(ValueError, match="serving.trtllm_container_image"):
+        ServingSettings(gpu_executor="slurm")
+
+
+def test_a_gpu_build_goes_through_the_executor_layer_and_traces_to_the_drops(registered, tmp_path):
+    lake, settings, ckpt = registered
+    slurm = SlurmSettings(account="irm", partition="h200", job_dir=str(tmp_path / "jobs"))
+    cluster = settings.model_copy(update={"training": TrainingSettings(slurm=slurm),
+                                          "serving": ServingSettings(gpu_executor="slurm", trtllm_container_image="nvcr.io/nvidia/tensorrt-llm/release:1.2.0")})
+    plan = plan_engine(lake, ckpt.checkpoint_id, BuildSpecConfig())
+    result = launch(build_settings(cluster), f"irm-{plan.engine_id}", [("trtllm-build", module_script("serving.trtllm_build", [str(plan.options_path)]))],
+                    dryrun=True)
+    script = Path(result.sbatch_scripts[0]).read_text()
+    assert "tensorrt-llm/release:1.2.0" in script and "serving.trtllm_build" in script and "#SBATCH --nodes=1" in script
+    record(lake, plan, ckpt.checkpoint_id, cluster, "DRYRUN", result.experiment_id)
+    node = lineage(settings.lake, plan.engine_id)
+    assert node.kind == "engine" and node.children[0].kind == "checkpoint" and node.children[0].children[0].kind == "training_run"
+
+
+def test_the_local_endpoint_streams_and_the_harness_states_the_length_it_reached(registered):
+    _, _, ckpt = registered
+    endpoint = serve(ckpt.uri)
+    try:
+        request = urllib.request.Request(endpoint.base_url + "/chat/completions", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}).encode())
+        reply = json.loads(urllib.request.urlopen(request).read())
+        assert reply["object"] == "chat.completion" and reply["usage"]["completion_tokens"] <= 4
+        cfg = LatencyConfig(base_url=endpoint.base_url, prompt_tokens=[8, 16, 4096], requests_per_length=2, max_tokens=4)
+        rows = sweep(cfg)
+        assert [r.status for r in rows][:2] == ["ok", "ok"] and rows[2].status.startswith("refused")
+        assert all(r.ttft_p50_ms > 0 and r.tpot_p95_ms >= r.tpot_p50_ms for r in rows[:2])
+        passed, sentence = gate(rows, cfg)
+        assert not passed and "not measured" in sentence and f"{rows[1].prompt_tokens:,} tokens" in sentence
+        teacher = EndpointTeacher(name="local", base_url=endpoint.base_url, model=ckpt.checkpoint_id, max_tokens=4, timeout_s=30,
+                                  system_prompt=False)  # the test model's context is 32 tokens
+        samples, cost = sample_task(Task(task_id="t", kind="math", prompt="1+1?", answer="2"),
+                                    DistillConfig(tasks_uri="-", teachers=[teacher], samples_per_task=3), {})
+        assert len(samples) == 3 and cost["calls"] == 3 and cost["failures"] == 0
+    finally:
+        endpoint.close()
