@@ -104,6 +104,15 @@ def main() -> None:
     console.print(f"  distilled {len(demo_tasks())} demo tasks from two file teachers, every candidate verified in the sandbox, "
                   f"in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
+    started = time.monotonic()
+    run = defs.resolve_job_def("serving_job").execute_in_process(instance=instance, run_config={
+        "ops": {"latency_sweep": {"config": {"prompt_tokens": [16, 64, 100, 1_000, 200_000], "requests_per_length": 3, "max_tokens": 8}}},
+        **quiet})
+    if not run.success:
+        raise SystemExit("serving failed; see the run in `make ui`")
+    console.print(f"  exported the newest checkpoint, wrote its TensorRT-LLM build spec (no GPU executor here, so no engine) and swept "
+                  f"latency on the local endpoint in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
     if metrics is not None:
         console.print("[bold]tokenizer metrics (held-out curated text)[/]")
@@ -136,6 +145,10 @@ def main() -> None:
                                 "count(*) FILTER (decision = 'kept') AS kept, string_agg(DISTINCT error_class, ', ') AS errors "
                                 "FROM distill_candidates GROUP BY ALL ORDER BY 1"),
          Format.table, "distillation: samples, verification and decisions per task")
+    emit(run_sql(settings.lake, "SELECT target_prompt_tokens AS target, prompt_tokens, status, ttft_p50_ms, tpot_p50_ms, tpot_p95_ms, "
+                                "tpot_p99_ms, throughput_tokens_per_s FROM latency_runs "
+                                "WHERE sweep_id = (SELECT max_by(sweep_id, measured_at) FROM latency_runs) ORDER BY 1"),
+         Format.table, "latency sweep on the local endpoint (the gate needs a 200k-token prompt; see `largest_prompt_reached`)")
     newest = run_sql(settings.lake, "SELECT max_by(checkpoint_id, registered_at) AS id FROM checkpoints").to_pylist()[0]["id"]
     if newest:
         console.print(f"lineage of {newest}: [bold].venv/bin/irm lineage {newest}[/]")
