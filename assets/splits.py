@@ -3,7 +3,6 @@
 from typing import Literal
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from pydantic import Field
 
 from assets.curation import _stage_result
 from assets.evals import eval_hashes

@@ -23,7 +23,7 @@ from assets.packing import manifests
 from assets.resources import LakeResource, SparkResource, TrainingResource
 from schemas.launch import LocalModel, TrainingPlan
 from schemas.model import IRM_2B, SEED_SHAPE
-from training.checkpoints import checkpoint_path, discover, evaluate, register
+from training.checkpoints import discover, evaluate, register
 from training.runs import checkpoints_root, run_training
 
 checkpoints_partitions = DynamicPartitionsDefinition(name="checkpoints")

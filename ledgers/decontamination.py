@@ -33,6 +33,7 @@ def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | No
             .join(lake.read("documents_clean").select("doc_id", "source", "uri", "text", "bytes"), "doc_id"))
     evals = lake.read("eval_hashes").select("benchmark", "item_id", "ngram_hash")
     hits = counted_hits(docs, evals, n, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    pairs = outcome = None
     try:
         pairs = contamination_pairs(hits, evals, cfg).persist(StorageLevel.MEMORY_AND_DISK)
         leaked = pairs.select("doc_id").distinct()
@@ -66,7 +67,9 @@ def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | No
                                                                   F.countDistinct("doc_id").alias("documents")).collect()}
         actions = {r["action"]: r["count"] for r in outcome.groupBy("action").count().collect()}
     finally:
-        hits.unpersist()
+        for frame in (hits, pairs, outcome):
+            if frame is not None:
+                frame.unpersist()
     return StageReport(input_rows, writes[0].rows, {"contaminated": actions.get("removed", 0)} if actions.get("removed") else {},
                        writes, {"n": n, "mode": cfg.mode, "redacted_documents": actions.get("redacted", 0),
                                 "per_benchmark": dict(sorted(per_benchmark.items()))})

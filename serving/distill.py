@@ -8,7 +8,6 @@ task), each candidate in the sandbox.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor

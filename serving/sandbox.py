@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.sandbox import SandboxLimits
@@ -43,7 +43,6 @@ class SandboxResult:
     stdout: str
     stderr: str
     wall_seconds: float
-    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -103,13 +102,13 @@ MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "OutOfMemoryError", "JavaScri
                   "Cannot allocate memory", "cannot allocate memory")
 
 
-def _outcome(code: int | None, timed_out: bool, flooded: bool, stderr: str, cpu_signal: bool) -> tuple[str, str | None]:
+def _outcome(code: int | None, timed_out: bool, flooded: bool, stderr: str) -> tuple[str, str | None]:
     sig = signal.Signals(-code).name if code is not None and code < 0 else None
     if code is not None and code > 128 and code - 128 in signal.Signals._value2member_map_:
         sig = signal.Signals(code - 128).name
     if flooded:
         return "output-limit", sig
-    if timed_out or cpu_signal or sig == "SIGXCPU":
+    if timed_out or sig == "SIGXCPU":
         return "timeout", sig
     if any(m in stderr for m in MEMORY_MARKERS):
         return "memory", sig
@@ -171,7 +170,7 @@ def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b""
     selector.close()
     stdout = bytes(out[proc.stdout][:limits.output_bytes]).decode("utf-8", errors="replace")
     stderr = bytes(out[proc.stderr][:limits.output_bytes]).decode("utf-8", errors="replace")
-    outcome, sig = _outcome(code, timed_out, flooded, stderr, False)
+    outcome, sig = _outcome(code, timed_out, flooded, stderr)
     return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3))
 
 
