@@ -28,7 +28,7 @@ def llm_api_options(cfg: BuildSpecConfig, model_max_positions: int) -> dict:
                             "free_gpu_memory_fraction": cfg.kv_free_gpu_memory_fraction, "tokens_per_block": cfg.kv_tokens_per_block},
     }
     if cfg.draft_model:
-        options["speculative_config"] = {"decoding_type": "Draft/Target", "max_draft_len": cfg.max_draft_len,
+        options["speculative_config"] = {"decoding_type": "Draft_Target", "max_draft_len": cfg.max_draft_len,
                                          "speculative_model": cfg.draft_model}
         options["disable_overlap_scheduler"] = True
     return options

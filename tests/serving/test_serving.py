@@ -18,7 +18,8 @@ from training.checkpoints import discover, register
 from training.launch import launch, module_script
 from training.runs import checkpoints_root
 
-# LLM-API option names as TensorRT-LLM documents them (LlmArgs, KvCacheConfig, DraftTargetDecodingConfig)
+# LLM-API option names as TensorRT-LLM documents and defines them (LlmArgs, KvCacheConfig, DraftTargetDecodingConfig,
+# whose decoding_type is the literal "Draft_Target" in tensorrt_llm/llmapi/llm_args.py)
 LLM_API_FIELDS = {"backend", "max_batch_size", "max_num_tokens", "max_seq_len", "tensor_parallel_size", "kv_cache_config",
                   "speculative_config", "disable_overlap_scheduler"}
 KV_CACHE_FIELDS = {"dtype", "enable_block_reuse", "free_gpu_memory_fraction", "tokens_per_block"}
@@ -45,6 +46,7 @@ def test_export_loads_with_hf_loaders_and_records_its_hashes(registered):
     options = yaml.safe_load(plan.options_path.read_text())
     assert set(options) <= LLM_API_FIELDS and set(options["kv_cache_config"]) <= KV_CACHE_FIELDS
     assert set(options["speculative_config"]) <= DRAFT_TARGET_FIELDS and options["kv_cache_config"]["dtype"] == "fp8"
+    assert options["speculative_config"]["decoding_type"] == "Draft_Target"
     assert options["max_seq_len"] == 32  # the small model's context
     build = yaml.safe_load((plan.options_path.parent / "build.yaml").read_text())
     assert build["quantization"]["tool"] == "nvidia-modelopt" and build["model"].endswith("trtllm/fp8")
