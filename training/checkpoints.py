@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from ledgers.lake import Lake, WriteResult
 from schemas.tables import CheckpointEval, CheckpointRecord
-from training.local_trainer import CHECKPOINT_MARKER
+from training.local_trainer import CHECKPOINT_MARKER, cut_windows
 from training.megatron_shards import read_sequences
 
 
@@ -63,7 +63,7 @@ def evaluate(lake: Lake, key: str, context: int = 128, max_windows: int = 64, ru
     shards = lake.read("manifests").where(F.col("manifest_id") == run["manifest_id"])
     split = "val" if shards.where(F.col("split") == "val").count() else "train"
     prefixes = [r["uri"] for r in shards.where(F.col("split") == split).orderBy("uri").collect()]
-    windows = [seq[i:i + context + 1] for p in prefixes for seq in read_sequences(p) for i in range(0, len(seq) - context, context)]
+    windows = [w for p in prefixes for w in cut_windows(read_sequences(p), context)]
     windows = windows[:max_windows]
     if not windows:
         raise ValueError(f"checkpoint {key}: no {split} sequence is longer than context={context}")

@@ -27,12 +27,17 @@ from training.megatron_shards import read_sequences
 CHECKPOINT_MARKER = "irm_checkpoint.json"
 
 
+def cut_windows(sequences: list[np.ndarray], context: int) -> list[np.ndarray]:
+    """Non-overlapping ``context + 1`` token windows (inputs plus the shifted label) of each sequence."""
+    return [seq[i:i + context + 1] for seq in sequences for i in range(0, len(seq) - context, context)]
+
+
 def windows(shards: list[str], weights: list[float], context: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Non-overlapping ``context + 1`` token windows cut from every packed sequence, and each
     window's sampling probability (a shard's blend weight shared by its windows)."""
     out, probs = [], []
     for prefix, weight in zip(shards, weights):
-        mine = [seq[i:i + context + 1] for seq in read_sequences(prefix) for i in range(0, len(seq) - context, context)]
+        mine = cut_windows(read_sequences(prefix), context)
         out += mine
         probs += [weight / len(mine)] * len(mine) if mine else []
     if not out:

@@ -80,16 +80,23 @@ def write_shard(directory: str, sequences: Iterable[np.ndarray], dtype: np.dtype
 DTYPES = {code: dtype for dtype, code in DTYPE_CODES.items()}
 
 
+def parse_index(index: bytes) -> tuple[np.dtype, np.ndarray, np.ndarray]:
+    """(token dtype, sequence lengths, byte pointers) of a ``.idx`` file's bytes."""
+    if index[:9] != INDEX_HEADER:
+        raise ValueError("not a Megatron indexed-dataset index")
+    count = struct.unpack("<Q", index[18:26])[0]
+    lengths = np.frombuffer(index, dtype=np.int32, count=count, offset=34)
+    pointers = np.frombuffer(index, dtype=np.int64, count=count, offset=34 + 4 * count)
+    return DTYPES[index[17]], lengths, pointers
+
+
 def read_sequences(prefix: str) -> list[np.ndarray]:
     """Every sequence of a local shard, memory-mapped (the trainer's reader; megatron-core's
     ``IndexedDataset`` reads the same files in the tests)."""
     with open(prefix + ".idx", "rb") as fh:
-        index = fh.read()
-    if index[:9] != INDEX_HEADER:
-        raise ValueError(f"{prefix}.idx is not a Megatron indexed-dataset index")
-    dtype = DTYPES[index[17]]
-    count = struct.unpack("<Q", index[18:26])[0]
-    lengths = np.frombuffer(index, dtype=np.int32, count=count, offset=34)
-    pointers = np.frombuffer(index, dtype=np.int64, count=count, offset=34 + 4 * count)
+        try:
+            dtype, lengths, pointers = parse_index(fh.read())
+        except ValueError:
+            raise ValueError(f"{prefix}.idx is not a Megatron indexed-dataset index") from None
     data = np.memmap(prefix + ".bin", dtype=dtype, mode="r")
     return [data[p // dtype.itemsize: p // dtype.itemsize + n] for p, n in zip(pointers, lengths)]

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterator
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sentencepiece as spm
@@ -26,7 +25,7 @@ from pyspark.sql import functions as F
 from ledgers.lake import Lake, WriteResult
 from schemas.packing import PackConfig
 from schemas.splits import SPLITS
-from training.megatron_shards import filesystem, token_dtype, write_shard
+from training.megatron_shards import filesystem, parse_index, token_dtype, write_shard
 from training.packing import pack_documents
 from training.whitespace import encode
 
@@ -211,8 +210,8 @@ def verify_manifest(lake: Lake, mid: str | None = None) -> list[str]:
         if hashlib.sha256(bin_data).hexdigest() != row["sha256"] or hashlib.sha256(idx_data).hexdigest() != row["idx_sha256"]:
             problems.append(f"{row['uri']}: sha256 differs from the manifest")
             continue
-        count = int.from_bytes(idx_data[18:26], "little")
-        lengths = np.frombuffer(idx_data, dtype=np.int32, count=count, offset=34)
-        if int(lengths.sum()) != row["tokens"] or count != row["sequences"]:
-            problems.append(f"{row['uri']}: index holds {int(lengths.sum())} tokens in {count} sequences, manifest says {row['tokens']} in {row['sequences']}")
+        _, lengths, _ = parse_index(idx_data)
+        if int(lengths.sum()) != row["tokens"] or len(lengths) != row["sequences"]:
+            problems.append(f"{row['uri']}: index holds {int(lengths.sum())} tokens in {len(lengths)} sequences, "
+                            f"manifest says {row['tokens']} in {row['sequences']}")
     return problems
