@@ -12,6 +12,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.ingest import _markdown_counts, raw_documents
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, SparkResource
 from ledgers.curation import StageReport, clean_conservation, dedup_conservation, run_clean, run_dedup
 from schemas.curation import CleanConfig
@@ -58,7 +59,7 @@ def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata
 
 
 @asset(
-    deps=[raw_documents], group_name="curation", kinds={"spark", "delta"},
+    deps=[raw_documents], group_name="curation", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="documents_clean", blocking=True,
                                 description="raw_documents = documents_clean + rejects(stage=clean)")],
     description="Normalized, language-identified, PII-redacted, quality-scored documents; removals go to `rejects` with a reason.",
@@ -75,7 +76,7 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
 
 
 @asset(
-    deps=[documents_clean], group_name="curation", kinds={"spark", "delta"},
+    deps=[documents_clean], group_name="curation", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="dedup", blocking=True,
                                 description="documents_clean = keepers + exact duplicates + near duplicates")],
     description="Exact-hash and MinHash-LSH near-duplicate clusters (Jaccard threshold from config), one keeper each.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
 
+from assets.automation import LAKE_WRITER, automation_sensor
 from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
 from assets.evals import eval_hashes
@@ -19,18 +20,18 @@ from assets.resources import resources_from
 from schemas.settings import IrmSettings
 
 
-curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup, license_ledger, curated_documents, eval_hashes],
+curation_job = define_asset_job("curation_job", selection=[documents_clean, dedup, license_ledger, curated_documents, eval_hashes], tags=LAKE_WRITER,
                                 description="Clean, deduplicate and license-filter everything ingested so far.")
 
-tokenizer_job = define_asset_job("tokenizer_job", selection=[tokenizer, tokenizer_metrics],
+tokenizer_job = define_asset_job("tokenizer_job", selection=[tokenizer, tokenizer_metrics], tags=LAKE_WRITER,
                                  description="Train and register the tokenizer, then measure it beside Llama-3.")
 
 
-training_data_job = define_asset_job("training_data_job", selection=[decontaminated_documents, splits, manifests],
+training_data_job = define_asset_job("training_data_job", selection=[decontaminated_documents, splits, manifests], tags=LAKE_WRITER,
                                      description="Decontaminate against the benchmarks, seal the splits, tokenize and pack Megatron shards.")
 
 
-distill_job = define_asset_job("distill_job", selection=[distilled_sft],
+distill_job = define_asset_job("distill_job", selection=[distilled_sft], tags=LAKE_WRITER,
                                description="Sample the teachers, verify every candidate in the sandbox, keep the majority-backed verified ones.")
 
 
@@ -42,7 +43,7 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
                 distilled_sft, engine_build, latency_sweep],
         jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job],
-        sensors=[landing_sensor, checkpoint_sensor],
+        sensors=[landing_sensor, checkpoint_sensor, automation_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,
     )

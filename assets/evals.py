@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
+from assets.automation import once_when_missing
 from assets.resources import LakeResource, SparkResource
 from ledgers.evals import run_eval_hashes
 from schemas.evals import EvalHashConfig
@@ -14,7 +15,7 @@ class EvalHashRunConfig(Config):
         return EvalHashConfig(n=self.n)
 
 
-@asset(group_name="evals", kinds={"spark", "delta"},
+@asset(group_name="evals", kinds={"spark", "delta"}, automation_condition=once_when_missing(),
        description="Word n-gram hashes (n=13 by default) of benchmark prompts and reference answers.")
 def eval_hashes(context: AssetExecutionContext, config: EvalHashRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     report = run_eval_hashes(lake.lake(spark), config.to_config(), run_id=context.run_id)

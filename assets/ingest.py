@@ -21,6 +21,7 @@ from dagster import (
     sensor,
 )
 
+from assets.automation import LAKE_WRITER
 from assets.resources import LakeResource, SparkResource
 from ledgers.ingest import drop_conservation, ingest_drop
 from ledgers.landing import describe, find_drop, list_candidates, settled
@@ -73,7 +74,7 @@ def raw_documents(context: AssetExecutionContext, spark: SparkResource, lake: La
     )
 
 
-ingest_job = define_asset_job("ingest_job", selection=[raw_documents], partitions_def=drops_partitions,
+ingest_job = define_asset_job("ingest_job", selection=[raw_documents], partitions_def=drops_partitions, tags=LAKE_WRITER,
                               description="Ingest one landing drop (partition = drop id).")
 
 

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from assets.curation import _stage_result, dedup, documents_clean
 from assets.ingest import _markdown_counts
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, SparkResource
 from ledgers.licenses import curated_conservation, excluded_in_curated, run_curated, run_license_ledger
 from schemas.licenses import PERMISSIVE, LicenseConfig
@@ -18,7 +19,7 @@ class LicenseRunConfig(Config):
 
 
 @asset(
-    deps=[documents_clean], group_name="licenses", kinds={"spark", "delta"},
+    deps=[documents_clean], group_name="licenses", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     description="SPDX expression, evidence and allow/exclude decision for every code file.",
 )
 def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
@@ -32,7 +33,7 @@ def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spa
 
 
 @asset(
-    deps=[dedup, license_ledger], group_name="licenses", kinds={"spark", "delta"},
+    deps=[dedup, license_ledger], group_name="licenses", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[
         AssetCheckSpec("records_conserved", asset="curated_documents", blocking=True,
                        description="dedup keepers = curated_documents + rejects(stage=license)"),

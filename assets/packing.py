@@ -4,6 +4,7 @@ from typing import Optional
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, SparkResource
 from assets.splits import splits
 from assets.tokenizer import tokenizer
@@ -22,7 +23,7 @@ class PackRunConfig(Config):
 
 
 @asset(
-    deps=[splits, tokenizer], group_name="training_data", kinds={"spark", "delta", "megatron"},
+    deps=[splits, tokenizer], group_name="training_data", kinds={"spark", "delta", "megatron"}, automation_condition=on_upstream_change(),
     check_specs=[
         AssetCheckSpec("shards_match_manifest", asset="manifests", blocking=True,
                        description="every shard's .bin/.idx hashes and token counts equal its manifest row"),

@@ -16,6 +16,7 @@ from dagster import (
 from pydantic import Field
 from pyspark.sql import functions as F
 
+from assets.automation import LAKE_WRITER
 from assets.resources import LakeResource, SparkResource, TrainingResource
 from assets.training import checkpoint
 from schemas.serving import BuildSpecConfig
@@ -108,5 +109,5 @@ def latency_sweep(context: AssetExecutionContext, config: LatencyRunConfig, spar
                                         description=sentence)])
 
 
-serving_job = define_asset_job("serving_job", selection=[engine_build, latency_sweep],
+serving_job = define_asset_job("serving_job", selection=[engine_build, latency_sweep], tags=LAKE_WRITER,
                                description="Export and spec the newest checkpoint (build it where a GPU executor exists), then sweep latency.")

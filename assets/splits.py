@@ -7,6 +7,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Con
 from assets.curation import _stage_result
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, SparkResource
 from ledgers.decontamination import decontamination_conservation, run_decontamination
 from ledgers.splits import run_splits, split_leaks, splits_conservation
@@ -25,7 +26,7 @@ class DecontaminationRunConfig(Config):
 
 
 @asset(
-    deps=[curated_documents, eval_hashes], group_name="training_data", kinds={"spark", "delta"},
+    deps=[curated_documents, eval_hashes], group_name="training_data", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="decontaminated_documents", blocking=True,
                                 description="curated_documents = decontaminated_documents + rejects(stage=decontamination)")],
     description="Curated documents with benchmark n-gram leaks removed (or redacted); the `contamination` table is the report.",
@@ -52,7 +53,7 @@ class SplitRunConfig(Config):
 
 
 @asset(
-    deps=[decontaminated_documents], group_name="training_data", kinds={"spark", "delta"},
+    deps=[decontaminated_documents], group_name="training_data", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[
         AssetCheckSpec("zero_leaks", asset="splits", blocking=True,
                        description="no repository, near-duplicate cluster or family has documents in two splits"),

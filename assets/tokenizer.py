@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from assets.licenses import curated_documents
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, SparkResource
 from schemas.tokenizer import TokenizerConfig
 from training.tokenizer import train_tokenizer
@@ -38,7 +39,7 @@ AB_PLAN = """| A/B | arm A | arm B | measure | expectation |
 | tokenizer | irm Unigram 150k (this asset) | Llama-3 128k | code bytes/token and tokens/line on held-out code; a 350M proxy model trained to equal bytes seen, then HumanEval/MBPP pass@1 and per-token latency | higher bytes/token on code means fewer tokens per prompt, so shorter prefill at equal context in bytes; the 21.7k extra pieces cost about +0.13B parameters at d_model 3072 (untied input and output embeddings) and a larger softmax per step; adopt A only if code compression wins by ≥ 5% with no pass@1 loss |"""
 
 
-@asset(deps=[tokenizer], group_name="tokenizer", kinds={"sentencepiece"},
+@asset(deps=[tokenizer], group_name="tokenizer", kinds={"sentencepiece"}, automation_condition=on_upstream_change(),
        description="Bytes/token, tokens/line, round-trip, unknown rate and speed on held-out curated text, beside Llama-3 128k.")
 def tokenizer_metrics(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     tokenizer_id, rows = measure_latest(lake.lake(spark))

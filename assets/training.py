@@ -20,6 +20,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.packing import manifests
+from assets.automation import LAKE_WRITER, on_upstream_change
 from assets.resources import LakeResource, SparkResource, TrainingResource
 from schemas.launch import LocalModel, TrainingPlan
 from schemas.model import IRM_2B, SEED_SHAPE
@@ -79,6 +80,7 @@ def checkpoint(context: AssetExecutionContext, spark: SparkResource, lake: LakeR
 
 
 @asset(partitions_def=checkpoints_partitions, deps=[checkpoint], group_name="training", kinds={"pytorch", "delta"},
+       automation_condition=on_upstream_change(),
        description="Held-out loss and perplexity of the checkpoint on its manifest's val shards.")
 def checkpoint_eval(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     result = evaluate(lake.lake(spark), context.partition_key, run_id=context.run_id)
@@ -86,8 +88,8 @@ def checkpoint_eval(context: AssetExecutionContext, spark: SparkResource, lake: 
                                        "perplexity": result.perplexity})
 
 
-training_job = define_asset_job("training_job", selection=[training_run], description="Launch a training run on the newest manifest.")
-checkpoint_job = define_asset_job("checkpoint_job", selection=[checkpoint, checkpoint_eval], partitions_def=checkpoints_partitions,
+training_job = define_asset_job("training_job", selection=[training_run], tags=LAKE_WRITER, description="Launch a training run on the newest manifest.")
+checkpoint_job = define_asset_job("checkpoint_job", selection=[checkpoint, checkpoint_eval], partitions_def=checkpoints_partitions, tags=LAKE_WRITER,
                                   description="Register one checkpoint and evaluate it.")
 
 
