@@ -32,6 +32,8 @@ $(JARS_STAMP): jars/pom.xml
 	mvn -q -B -f jars/pom.xml dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime
 	touch $@
 
+# The demo starts dagster-daemon in the background on $(DAGSTER_HOME), lands the drops, requests the
+# non-automated stages through the run queue and waits for the flow to settle; the daemon stops with it.
 demo: setup
 	$(PY) -m assets.demo
 
@@ -61,8 +63,11 @@ $(SCANCODE_VENV)/.installed:
 bench-licenses: setup $(SCANCODE_VENV)/.installed
 	$(PY) -m bench.licenses --scancode $(SCANCODE_VENV)/bin/python
 
+# dagster dev runs the webserver and its own daemon on the same instance: sensors resume from the
+# cursors the demo left there, so nothing already done is launched again.
 ui: setup
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+# the instance's run history and sensor cursors go with the lake they describe
 clean-lake:
-	rm -rf lake landing spark-warehouse dagster_home/storage dagster_home/landing_sensor.cursor
+	rm -rf lake landing spark-warehouse dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs dagster_home/daemon.log

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from assets.ingest import _markdown_counts, raw_documents
 from assets.automation import on_upstream_change
+from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
 from ledgers.curation import StageReport, clean_conservation, dedup_conservation, run_clean, run_dedup
 from schemas.curation import CleanConfig
@@ -67,12 +68,12 @@ def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata
 def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_clean(the_lake, config.to_config(), run_id=context.run_id)
-    return _stage_result(
+    return audited(context, the_lake, report.writes, _stage_result(
         report, clean_conservation(the_lake),
         pii_redactions=MetadataValue.json(report.extra["pii_redactions"]),
         documents_per_domain=MetadataValue.json(report.extra["domains"]),
         length_histogram_bytes=MetadataValue.md(_markdown_counts(report.extra["length_histogram"], "bytes ≥")),
-    )
+    ))
 
 
 @asset(
@@ -84,8 +85,8 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
 def dedup(context: AssetExecutionContext, config: DedupRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_dedup(the_lake, config.to_config(), run_id=context.run_id)
-    return _stage_result(
+    return audited(context, the_lake, report.writes, _stage_result(
         report, dedup_conservation(the_lake),
         dedup_rate_by_domain=MetadataValue.json(report.extra["dedup_rate_by_domain"]),
         lsh_bands_x_rows=f"{report.extra['bands']} x {report.extra['rows_per_band']}",
-    )
+    ))

@@ -16,6 +16,7 @@ from assets.tokenizer import tokenizer, tokenizer_metrics
 from assets.training import checkpoint, checkpoint_eval, checkpoint_job, checkpoint_sensor, training_job, training_run
 
 from assets.ingest import ingest_job, landing_sensor, raw_documents
+from assets.operations import audit_job, incident_sensor, lake_audit, lake_maintenance, latency_job, maintenance_job, schedules_from
 from assets.resources import resources_from
 from schemas.settings import IrmSettings
 
@@ -41,9 +42,11 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
-                distilled_sft, engine_build, latency_sweep],
-        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job],
-        sensors=[landing_sensor, checkpoint_sensor, automation_sensor],
+                distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job,
+              maintenance_job, audit_job, latency_job],
+        sensors=[landing_sensor, checkpoint_sensor, automation_sensor, incident_sensor],
+        schedules=schedules_from(settings.operations),
         resources=resources_from(settings),
         executor=in_process_executor,
     )
@@ -55,7 +58,7 @@ defs = build_definitions()
 def tick_sensor(defs: Definitions, name: str, instance: DagsterInstance, cursor: str | None) -> SensorResult:
     """One evaluation of a sensor with its resources, as the daemon would run it."""
     sensor = defs.resolve_sensor_def(name)
-    resources = {k: defs.resources[k] for k in ("lake", "training")}
+    resources = {k: defs.resources[k] for k in ("lake", "training", "spark")}
     with build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs) as context:
         return sensor(context)
 

@@ -1,7 +1,13 @@
-"""``make demo``: build the demo landing drops, tick the landing sensor as the daemon would, run
-each requested ingest on the local Dagster instance, and print what the lake now holds.
+"""``make demo``: land the demo drops and let the real Dagster daemon do the rest, then print what
+the lake holds.
 
-The sensor cursor is kept in ``$DAGSTER_HOME`` so a second ``make demo`` finds nothing new.
+The demo starts ``dagster-daemon`` on the demo instance (``$DAGSTER_HOME``) in the background. The
+landing sensor turns each new drop into an ingest run, the automation sensor moves the data through
+curation, licenses, eval hashes, decontamination, splits and manifests, and the checkpoint sensor
+registers what training writes. The demo itself only *requests* the stages that are not automated
+(tokenizer, training, distillation, serving), each through the instance's run queue and only when
+it is not already up to date, and waits (bounded) for the flow to settle. Sensor cursors live in
+the instance, so a second ``make demo`` launches nothing new.
 """
 
 from __future__ import annotations
@@ -13,105 +19,83 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance
 from rich.console import Console
 
-from assets.definitions import build_definitions, tick_landing_sensor, tick_sensor
+from assets.daemon import active_runs, caught_up, materialized_at, running_daemon, submit, wait_for
+from assets.definitions import build_definitions
 from ledgers.demo_corpus import build_demo_landing
 from ledgers.cli import Format, _tree, emit
+from ledgers.landing import describe, list_candidates
 from ledgers.lineage import lineage
 from serving.demo_tasks import demo_tasks, write_demo_inputs
 from ledgers.query import run_sql, tables_arrow
 from schemas.settings import IrmSettings
+from training.checkpoints import discover
+from training.runs import checkpoints_root
 
 console = Console(width=140)
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+STAGE_TIMEOUT_S = float(os.environ.get("IRM_DEMO_STAGE_TIMEOUT_S", "1200"))
+AUTOMATED_CHAIN = ["documents_clean", "dedup", "license_ledger", "curated_documents", "decontaminated_documents", "splits", "manifests"]
 
 
-def _read(path: Path) -> str | None:
-    return path.read_text() or None if path.exists() else None
+def fresh(instance: DagsterInstance, graph, key: str) -> bool:
+    """``key`` and every automated stage above it were materialized after their own upstream."""
+    parents = [p.to_user_string() for p in graph.get(AssetKey(key)).parent_keys]
+    return caught_up(instance, key, parents) and all(fresh(instance, graph, p) for p in parents if p in AUTOMATED_CHAIN)
 
 
 def main() -> None:
     settings = IrmSettings()
-    settings = settings.model_copy(update={"landing": settings.landing.model_copy(update={"settle_seconds": 0.0})})
     drops = build_demo_landing(settings.landing.path)
     console.print(f"[bold]landing zone[/] {settings.landing.path}: {', '.join(p.name for p in drops)}")
+    drop_ids = {describe(c).drop_id for c in list_candidates(settings.landing.path)[0]}
 
     defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
     instance = DagsterInstance.get()
-    cursor_file = Path(os.environ.get("DAGSTER_HOME", "dagster_home")) / "landing_sensor.cursor"
-    cursor = cursor_file.read_text() if cursor_file.exists() else None
-    result = tick_landing_sensor(defs, instance, cursor)
-    requests = result.run_requests or []
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    console.print(f"[bold]sensor tick[/]: {len(requests)} new drop(s)")
-
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    job = defs.resolve_job_def("ingest_job")
-    for request in requests:
-        started = time.monotonic()
-        run = job.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags,
-                                     run_config=quiet)
-        if not run.success:
-            raise SystemExit(f"ingest of {request.partition_key} failed; see the run in `make ui`")
-        console.print(f"  ingested {request.partition_key} in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
-    cursor_file.write_text(result.cursor or "")
-
-    started = time.monotonic()
-    run = defs.resolve_job_def("curation_job").execute_in_process(instance=instance, run_config=quiet)
-    if not run.success:
-        raise SystemExit("curation failed; see the run in `make ui`")
-    console.print(f"  curated (documents_clean, dedup, license_ledger, curated_documents, eval_hashes) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
-
-    started = time.monotonic()
-    demo_tokenizer = {"ops": {"tokenizer": {"config": {"vocab_size": 2000, "sample_bytes": 1_000_000}}}, **quiet}
-    run = defs.resolve_job_def("tokenizer_job").execute_in_process(instance=instance, run_config=demo_tokenizer)
-    if not run.success:
-        raise SystemExit("tokenizer training failed; see the run in `make ui`")
-    console.print(f"  trained the demo tokenizer (2,000 pieces) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
-
-    started = time.monotonic()
-    demo_packing = {"ops": {"splits": {"config": {"train": 0.8, "val": 0.1, "test": 0.1}},
-                            "manifests": {"config": {"seq_len": 2048, "max_shard_tokens": 262_144}}}, **quiet}
-    run = defs.resolve_job_def("training_data_job").execute_in_process(instance=instance, run_config=demo_packing)
-    if not run.success:
-        raise SystemExit("decontamination, splits or packing failed; see the run in `make ui`")
-    console.print(f"  decontaminated, split and packed (seq_len 2,048) in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
-
-    started = time.monotonic()
-    run = defs.resolve_job_def("training_job").execute_in_process(instance=instance, run_config={
-        "ops": {"training_run": {"config": {"steps": 40, "save_every": 20}}}, **quiet})
-    if not run.success:
-        raise SystemExit("the training run failed; see the run in `make ui`")
-    console.print(f"  trained the small Llama-family model through NeMo-Run's LocalExecutor in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
-
-    ticked = tick_sensor(defs, "checkpoint_sensor", instance, _read(cursor_file.with_name("checkpoint_sensor.cursor")))
-    for request in ticked.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    for request in ticked.run_requests or []:
-        run = defs.resolve_job_def("checkpoint_job").execute_in_process(partition_key=request.partition_key, instance=instance,
-                                                                        tags=request.tags, run_config=quiet)
-        if not run.success:
-            raise SystemExit(f"registering checkpoint {request.partition_key} failed; see the run in `make ui`")
-        console.print(f"  checkpoint sensor: registered and evaluated {request.partition_key}")
-    cursor_file.with_name("checkpoint_sensor.cursor").write_text(ticked.cursor or "")
-
-    started = time.monotonic()
+    home = os.environ.get("DAGSTER_HOME", "dagster_home")
     tasks, teachers = write_demo_inputs(Path(settings.lake.uri) / "artifacts" / "distill" / "demo")
-    run = defs.resolve_job_def("distill_job").execute_in_process(instance=instance, run_config={
-        "ops": {"distilled_sft": {"config": {"tasks_uri": str(tasks), "file_teachers": {n: str(p) for n, p in teachers.items()}}}},
-        **quiet})
-    if not run.success:
-        raise SystemExit("distillation failed; see the run in `make ui`")
-    console.print(f"  distilled {len(demo_tasks())} demo tasks from two file teachers, every candidate verified in the sandbox, "
-                  f"in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+    requested: list[str] = []
 
+    def request(job: str, run_config: dict, why: str) -> None:
+        submit(job, {**run_config, **QUIET})
+        requested.append(job)
+        console.print(f"  requested {job}: {why}")
+
+    since = time.time() - 1
     started = time.monotonic()
-    run = defs.resolve_job_def("serving_job").execute_in_process(instance=instance, run_config={
-        "ops": {"latency_sweep": {"config": {"prompt_tokens": [16, 64, 100, 1_000, 200_000], "requests_per_length": 3, "max_tokens": 8}}},
-        **quiet})
-    if not run.success:
-        raise SystemExit("serving failed; see the run in `make ui`")
-    console.print(f"  exported the newest checkpoint, wrote its TensorRT-LLM build spec (no GPU executor here, so no engine) and swept "
-                  f"latency on the local endpoint in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+    with running_daemon(home, Path(home) / "daemon.log") as daemon:
+        console.print(f"[bold]dagster-daemon[/] started on {home} (log: {home}/daemon.log); sensors and automation drive the flow")
+
+        def wait(what: str, done) -> None:
+            waited = wait_for(what, lambda: done() and active_runs(instance) == 0, STAGE_TIMEOUT_S, daemon, instance, since)
+            console.print(f"  {what}: done after {waited:.0f}s")
+
+        wait("landing sensor: every drop ingested",
+             lambda: drop_ids <= set(instance.get_materialized_partitions(AssetKey("raw_documents"))))
+        wait("automation: curation, licenses, eval hashes, decontamination, splits", lambda: fresh(instance, graph, "splits"))
+        if not caught_up(instance, "tokenizer", ["curated_documents"]):
+            request("tokenizer_job", {"ops": {"tokenizer": {"config": {"vocab_size": 2000, "sample_bytes": 1_000_000}}}},
+                    "the demo tokenizer (2,000 pieces) on the curated corpus")
+        wait("automation: tokenizer metrics and Megatron shards (manifests)",
+             lambda: fresh(instance, graph, "manifests") and caught_up(instance, "tokenizer_metrics", ["tokenizer"]))
+        if not caught_up(instance, "training_run", ["manifests"]):
+            request("training_job", {"ops": {"training_run": {"config": {"steps": 40, "save_every": 20}}}},
+                    "40 CPU steps through NeMo-Run's LocalExecutor on the manifest automation built")
+        wait("training run", lambda: caught_up(instance, "training_run", ["manifests"]))
+        folders = set(discover(checkpoints_root(settings)))
+        wait("checkpoint sensor: every checkpoint registered and evaluated",
+             lambda: folders <= set(instance.get_materialized_partitions(AssetKey("checkpoint_eval"))))
+        if materialized_at(instance, "distilled_sft") is None:
+            request("distill_job", {"ops": {"distilled_sft": {"config": {"tasks_uri": str(tasks),
+                                                                        "file_teachers": {n: str(p) for n, p in teachers.items()}}}}},
+                    f"{len(demo_tasks())} demo tasks from two file teachers, every candidate verified in the sandbox")
+        if not caught_up(instance, "latency_sweep", ["checkpoint"]):
+            request("serving_job", {"ops": {"latency_sweep": {"config": {"prompt_tokens": [16, 64, 100, 1_000, 200_000],
+                                                                         "requests_per_length": 3, "max_tokens": 8}}}},
+                    "export + TensorRT-LLM build spec of the newest checkpoint (no GPU executor here, so no engine), latency sweep")
+        wait("distillation and serving", lambda: materialized_at(instance, "distilled_sft") is not None
+             and caught_up(instance, "latency_sweep", ["checkpoint"]))
+    console.print(f"[bold]flow settled[/] in {time.monotonic() - started:.0f}s; requested by the demo: {', '.join(requested) or 'nothing (all up to date)'}")
 
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
     if metrics is not None:

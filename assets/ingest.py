@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from assets.automation import LAKE_WRITER
+from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
 from ledgers.ingest import drop_conservation, ingest_drop
 from ledgers.landing import describe, find_drop, list_candidates, settled
@@ -51,7 +52,7 @@ def raw_documents(context: AssetExecutionContext, spark: SparkResource, lake: La
     held = drop_conservation(the_lake, drop.drop_id)
     context.log.info(f"{drop.drop_id}: {report.records_seen} records seen, {report.documents} documents, {report.rejects} rejects")
     versions = {w.table: w.version for w in report.writes}
-    return MaterializeResult(
+    return audited(context, the_lake, report.writes, MaterializeResult(
         metadata={
             "drop": drop.name,
             "kind": drop.kind,
@@ -71,7 +72,7 @@ def raw_documents(context: AssetExecutionContext, spark: SparkResource, lake: La
             metadata={"records_seen": held.records_seen, "documents": held.documents, "rejects": held.rejects},
             description=f"{held.documents} documents + {held.rejects} rejects vs {held.records_seen} records seen",
         )],
-    )
+    ))
 
 
 ingest_job = define_asset_job("ingest_job", selection=[raw_documents], partitions_def=drops_partitions, tags=LAKE_WRITER,

@@ -6,6 +6,7 @@ from pydantic import Field
 from assets.curation import _stage_result, dedup, documents_clean
 from assets.ingest import _markdown_counts
 from assets.automation import on_upstream_change
+from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
 from ledgers.licenses import curated_conservation, excluded_in_curated, run_curated, run_license_ledger
 from schemas.licenses import PERMISSIVE, LicenseConfig
@@ -47,5 +48,5 @@ def curated_documents(context: AssetExecutionContext, spark: SparkResource, lake
     report = run_curated(the_lake, run_id=context.run_id)
     result = _stage_result(report, curated_conservation(the_lake))
     leaked = excluded_in_curated(the_lake)
-    return MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, AssetCheckResult(
-        check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_code_files_in_curated": leaked})])
+    return audited(context, the_lake, report.writes, MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, AssetCheckResult(
+        check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_code_files_in_curated": leaked})]))

@@ -2,9 +2,11 @@
 
 from typing import Optional
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetCheckResult, DataVersion, AssetCheckSpec, AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from assets.automation import on_upstream_change
+from assets.publish import audited
+from assets.upstream import consumed_id
 from assets.resources import LakeResource, SparkResource
 from assets.splits import splits
 from assets.tokenizer import tokenizer
@@ -34,10 +36,10 @@ class PackRunConfig(Config):
 )
 def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
-    cfg = config.to_config()
+    cfg = config.to_config().model_copy(update={"tokenizer_id": consumed_id(context, "tokenizer", "tokenizer_id", config.tokenizer_id)})
     report = run_pack(the_lake, cfg, run_id=context.run_id)
     problems = verify_manifest(the_lake, report.manifest_id)
-    return MaterializeResult(
+    return audited(context, the_lake, [report.write], MaterializeResult(
         metadata={
             "manifest_id": report.manifest_id, "tokenizer_id": report.tokenizer_id, "seq_len": cfg.seq_len,
             "shards": len(report.shards), "tokens": report.tokens_packed, "dagster/row_count": len(report.shards),
@@ -51,4 +53,4 @@ def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: Spar
             AssetCheckResult(check_name="records_conserved", passed=report.conserved,
                              metadata={"documents_in": report.documents_in, "documents_packed": report.documents_packed,
                                        "tokens_in_with_eod": report.tokens_in, "tokens_packed": report.tokens_packed}),
-        ])
+        ], data_version=DataVersion(report.manifest_id)))

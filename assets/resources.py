@@ -11,7 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from ledgers.lake import Lake
-from schemas.settings import IrmSettings, LakeSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
+from schemas.settings import IrmSettings, LakeSettings, OperationsSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
 from spark_jobs.session import get_spark
 
 
@@ -105,9 +105,20 @@ class TrainingResource(ConfigurableResource):
         return IrmSettings(lake=lake.lake_settings(), landing=lake.landing_settings(), training=training, serving=serving)
 
 
+class OperationsResource(ConfigurableResource):
+    """The time-travel window that maintenance keeps."""
+
+    time_travel_hours: int = 168
+
+    @classmethod
+    def from_settings(cls, ops: OperationsSettings) -> "OperationsResource":
+        return cls(time_travel_hours=ops.time_travel_hours)
+
+
 def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
     return {
         "spark": SparkResource.from_settings(settings.spark),
         "lake": LakeResource.from_settings(settings.lake, settings.landing),
         "training": TrainingResource.from_settings(settings.training, settings.serving),
+        "operations": OperationsResource.from_settings(settings.operations),
     }

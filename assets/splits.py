@@ -8,6 +8,7 @@ from assets.curation import _stage_result
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents
 from assets.automation import on_upstream_change
+from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
 from ledgers.decontamination import decontamination_conservation, run_decontamination
 from ledgers.splits import run_splits, split_leaks, splits_conservation
@@ -38,8 +39,8 @@ def decontaminated_documents(context: AssetExecutionContext, config: Decontamina
     per = report.extra["per_benchmark"]
     table = "| benchmark | items leaked | documents |\n|---|---|---|\n" + "\n".join(
         f"| {b} | {v['items']} | {v['documents']} |" for b, v in per.items()) if per else "no benchmark item found in the corpus"
-    return _stage_result(report, decontamination_conservation(the_lake), mode=report.extra["mode"], n=report.extra["n"],
-                         redacted_documents=report.extra["redacted_documents"], contamination=MetadataValue.md(table))
+    return audited(context, the_lake, report.writes, _stage_result(report, decontamination_conservation(the_lake), mode=report.extra["mode"], n=report.extra["n"],
+                         redacted_documents=report.extra["redacted_documents"], contamination=MetadataValue.md(table)))
 
 
 class SplitRunConfig(Config):
@@ -69,7 +70,7 @@ def splits(context: AssetExecutionContext, config: SplitRunConfig, spark: SparkR
     documents, assigned = splits_conservation(the_lake)
     table = "| bucket | split | documents | bytes |\n|---|---|---|---|\n" + "\n".join(
         f"| {b} | {s} | {d} | {n} |" for (b, s), (d, n) in report.extra["per_bucket_split"].items())
-    return MaterializeResult(
+    return audited(context, the_lake, report.writes, MaterializeResult(
         metadata={"dagster/row_count": report.kept, "families": report.extra["families"],
                   "per_bucket_split": MetadataValue.md(table), "ratios": MetadataValue.json(report.extra["ratios"]),
                   "table_versions": MetadataValue.json({w.table: w.version for w in report.writes})},
@@ -77,4 +78,4 @@ def splits(context: AssetExecutionContext, config: SplitRunConfig, spark: SparkR
             AssetCheckResult(check_name="zero_leaks", passed=not any(leaks.values()), metadata={f"straddling_{k}": v for k, v in leaks.items()}),
             AssetCheckResult(check_name="records_conserved", passed=documents == assigned,
                              metadata={"decontaminated_documents": documents, "with_a_split": assigned}),
-        ])
+        ]))

@@ -1,6 +1,6 @@
 """curated_documents → tokenizer: the trained SentencePiece artifact, registered in `tokenizers`."""
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, DataVersion, Config, MaterializeResult, MetadataValue, asset
 
 from assets.licenses import curated_documents
 from assets.automation import on_upstream_change
@@ -31,7 +31,7 @@ def tokenizer(context: AssetExecutionContext, config: TokenizerRunConfig, spark:
         "sample_documents": a.sample_documents, "sample_bytes_by_domain": MetadataValue.json(a.sample_bytes),
         "input_versions": MetadataValue.json(a.input_versions),
         "newly_registered": trained.write.operation != "NONE",
-    })
+    }, data_version=DataVersion(a.tokenizer_id))
 
 
 AB_PLAN = """| A/B | arm A | arm B | measure | expectation |

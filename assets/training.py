@@ -21,6 +21,7 @@ from pydantic import Field
 
 from assets.packing import manifests
 from assets.automation import LAKE_WRITER, on_upstream_change
+from assets.upstream import consumed_id
 from assets.resources import LakeResource, SparkResource, TrainingResource
 from schemas.launch import LocalModel, TrainingPlan
 from schemas.model import IRM_2B, SEED_SHAPE
@@ -38,7 +39,7 @@ class TrainingRunConfig(Config):
     batch_size: int = 8
     save_every: int = 20
     lr: float = 3e-3
-    manifest_id: str = Field("", description="empty = the newest manifest")
+    manifest_id: str = Field("", description="empty = the manifest Dagster materialized upstream")
 
 
 def _curve_table(curve: list[dict], every: int) -> str:
@@ -55,7 +56,8 @@ def training_run(context: AssetExecutionContext, config: TrainingRunConfig, spar
     settings = training.settings(lake)
     local = {"steps": config.steps, "context": config.context, "batch_size": config.batch_size, "save_every": config.save_every,
              "lr": config.lr, "model": LocalModel().model_dump()}
-    report = run_training(lake.lake(spark), settings, TrainingPlan(), local, config.manifest_id or None, dagster_run_id=context.run_id)
+    report = run_training(lake.lake(spark), settings, TrainingPlan(), local, consumed_id(context, "manifests", "manifest_id", config.manifest_id),
+                          dagster_run_id=context.run_id)
     run = report.run
     if run.status == "FAILED":
         raise RuntimeError(f"training run {run.run_id} failed; logs: `nemo experiment logs {run.experiment_id} 0` "

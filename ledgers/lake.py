@@ -158,6 +158,18 @@ class Lake:
         builder.whenNotMatchedInsertAll().execute()
         return self._committed(table, before, run_id, partition)
 
+    def restore(self, table: str, version: int, *, run_id: str | None = None, partition: str | None = None) -> WriteResult:
+        """Make ``version`` the current state again (Delta RESTORE, itself a new commit in lineage):
+        how a write whose blocking checks failed is taken back from readers."""
+        target = self.ensure(table)
+        before = target.history(1).collect()[0]["version"]
+        target.restoreToVersion(version)
+        return self._committed(table, before, run_id, partition)
+
+    def committed(self, table: str, before: int, run_id: str | None = None) -> WriteResult:
+        """Record a commit made by a table operation outside ``write``/``merge`` (OPTIMIZE) in lineage."""
+        return self._committed(table, before, run_id, None)
+
     def _committed(self, table: str, before: int, run_id: str | None, partition: str | None) -> WriteResult:
         """The commit a write made. Delta makes none for a write that changes nothing (say, an
         empty replaceWhere): that is reported as operation NONE, 0 rows, and not put in lineage."""

@@ -134,6 +134,28 @@ class ServingSettings(BaseModel):
         return self
 
 
+class OperationsSettings(BaseModel):
+    """The lakehouse's chores: how long time travel reaches back, and when the schedules run."""
+
+    time_travel_hours: int = Field(168, ge=168, description="VACUUM keeps every version this young readable; Delta's minimum is 168 (7 days)")
+    timezone: str = Field("UTC", description="IANA timezone of the schedules' crons")
+    maintenance_cron: str = "0 3 * * *"
+    audit_cron: str = "30 3 * * *"
+    latency_cron: str = "0 */6 * * *"
+    schedules_running: bool = Field(True, description="false = the schedules start stopped (turn them on in the UI)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"operations.timezone={value!r} is not an IANA timezone; use e.g. UTC or Europe/Paris "
+                             "(IRM_OPERATIONS__TIMEZONE)") from None
+        return value
+
+
 class IrmSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IRM_", env_nested_delimiter="__", extra="forbid")
 
@@ -142,3 +164,4 @@ class IrmSettings(BaseSettings):
     landing: LandingSettings = Field(default_factory=LandingSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)

@@ -12,6 +12,8 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from schemas.operations import AuditFinding, Incident, MaintenanceRecord
+
 
 class RawDocument(BaseModel):
     """One landed document, as it arrived: bronze. Keyed by ``doc_id``."""
@@ -359,6 +361,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("latency_runs", LatencyRun, "latency sweeps: TTFT and per-token latency percentiles per prompt length"),
         TableSpec("exports", ExportRecord, "HF-format exports of checkpoints, with file hashes"),
         TableSpec("engine_builds", EngineBuild, "TensorRT-LLM engine builds: engine ← export ← checkpoint, with status"),
+        TableSpec("incidents", Incident, "every failed Dagster run: job, step, error class, partition"),
+        TableSpec("maintenance_runs", MaintenanceRecord, "Delta OPTIMIZE + VACUUM passes per table, within the time-travel window"),
+        TableSpec("lake_audits", AuditFinding, "whole-lake audits: conservation per stage and drop, zero split leaks"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

@@ -7,7 +7,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from assets.automation import LAKE_WRITER_TAG
 from assets.definitions import build_definitions
 
-REQUESTED_ONLY = {"raw_documents", "checkpoint", "tokenizer", "training_run", "engine_build", "distilled_sft", "latency_sweep"}
+REQUESTED_ONLY = {"raw_documents", "checkpoint", "tokenizer", "training_run", "engine_build", "distilled_sft", "latency_sweep",
+                  "lake_maintenance", "lake_audit"}
 
 
 def _materialize(instance: DagsterInstance, key: str, checks: dict[str, bool], partition: str | None = None) -> None:
