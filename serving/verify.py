@@ -16,7 +16,8 @@ from pathlib import Path
 from schemas.distill import Task
 from schemas.sandbox import SandboxLimits
 from serving.answers import parse_answer
-from serving.sandbox import SandboxResult, execute, run
+from serving.confinement import open_workspace
+from serving.sandbox import SandboxResult, execute, run, write_files
 
 
 @dataclass(frozen=True)
@@ -107,16 +108,14 @@ def cas_site() -> str:
 def verify_math(task: Task, answer_texts: list[str], limits: SandboxLimits) -> list[Verdict]:
     """All candidates of one task in one sandboxed sympy run (sympy's import dominates the cost)."""
     answers = [parse_answer(t).math_answer() for t in answer_texts]
-    workdir = tempfile.mkdtemp(prefix="irm-cas-")
+    cas_limits = limits.model_copy(update={"memory_mb": max(limits.memory_mb, 1024), "cpu_seconds": max(limits.cpu_seconds, 20),
+                                            "wall_seconds": max(limits.wall_seconds, 30.0)})
+    workspace = open_workspace(cas_limits.disk_bytes, cas_limits.max_files)
     try:
-        (Path(workdir) / "reference.txt").write_text(task.answer or "")
-        (Path(workdir) / "answers.json").write_text(json.dumps(answers))
-        (Path(workdir) / "cas.py").write_text(CAS_SCRIPT)
-        cas_limits = limits.model_copy(update={"memory_mb": max(limits.memory_mb, 1024), "cpu_seconds": max(limits.cpu_seconds, 20),
-                                                "wall_seconds": max(limits.wall_seconds, 30.0)})
-        result = run(["/usr/bin/python3", "-I", "-B", "cas.py"], workdir, cas_limits, ro_binds=((cas_site(), SANDBOX_SITE),))
+        write_files(workspace, {"reference.txt": task.answer or "", "answers.json": json.dumps(answers), "cas.py": CAS_SCRIPT})
+        result = run(["/usr/bin/python3", "-I", "-B", "cas.py"], workspace, cas_limits, ro_binds=((cas_site(), SANDBOX_SITE),))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        workspace.close()
     if not result.ok:
         return [Verdict(False, _error_class(result), f"CAS: {result.stderr[-300:]}", "") for _ in answers]
     verdicts = []
