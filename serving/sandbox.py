@@ -25,6 +25,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,9 +137,10 @@ def _seccomp_fd() -> int:
 
 
 def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: bytes = b"", env: dict[str, str] | None = None,
-        ro_binds: tuple[tuple[str, str], ...] = ()) -> SandboxResult:
+        ro_binds: tuple[tuple[str, str], ...] = (), pass_fds: tuple[int, ...] = (), stop: threading.Event | None = None) -> SandboxResult:
     """Run ``argv`` inside the sandbox with ``workspace`` as ``/work`` (``ro_binds``: host folders
-    made visible read-only, as (host path, sandbox path), e.g. a library folder)."""
+    made visible read-only, as (host path, sandbox path), e.g. a library folder). ``pass_fds`` are
+    handed to the run (same numbers) and closed here once it started; setting ``stop`` kills it."""
     drop = os.geteuid() == 0
     if drop:
         chown_tree(workspace.work)
@@ -149,14 +151,15 @@ def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: byt
         proc = subprocess.Popen(bwrap_argv(workspace, argv, limits, seccomp, env, ro_binds), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BWRAP_ENV, cwd="/",
                                 preexec_fn=_limits(limits, drop, cgroup.procs_files()), start_new_session=True,
-                                close_fds=True, pass_fds=(seccomp,))
+                                close_fds=True, pass_fds=(seccomp, *pass_fds))
     except BaseException:
         cgroup.close()
         raise
     finally:
-        os.close(seccomp)
+        for fd in (seccomp, *pass_fds):
+            os.close(fd)
     try:
-        code, timed_out, flooded, out = _collect(proc, stdin, limits, started)
+        code, timed_out, flooded, out = _collect(proc, stdin, limits, started, stop)
         oom = cgroup.oom_killed()
     finally:
         cgroup.close()
@@ -166,7 +169,7 @@ def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: byt
     return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3))
 
 
-def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, started: float):
+def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, started: float, stop: threading.Event | None):
     try:
         proc.stdin.write(stdin)
         proc.stdin.close()
@@ -183,6 +186,8 @@ def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, starte
         if remaining <= 0:
             timed_out = True
             break
+        if stop is not None and stop.is_set():
+            break
         for key, _ in selector.select(timeout=min(remaining, 0.25)):
             chunk = os.read(key.fd, 65536)
             if not chunk:
@@ -195,7 +200,7 @@ def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, starte
                 break
         if flooded:
             break
-    if timed_out or flooded:
+    if timed_out or flooded or (stop is not None and stop.is_set()):
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
