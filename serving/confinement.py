@@ -117,11 +117,14 @@ def cgroup_layout() -> tuple[str, dict[str, str]]:
     mounts = _mounts()
     v2 = [m for m, t, _ in mounts if t == "cgroup2"]
     own = _own_cgroup(None)
-    for mount in v2:
+    for mount in v2:  # a v2 child needs the runner's cgroup to delegate memory (cgroup.subtree_control)
         base = Path(mount + (own or "/"))
-        if "memory" in (base / "cgroup.subtree_control").read_text(errors="ignore").split() if (base / "cgroup.subtree_control").exists() else False:
-            if _writable_child(base, "memory.max"):
-                return "v2", {"memory": str(base), "pids": str(base)}
+        try:
+            delegated = (base / "cgroup.subtree_control").read_text().split()
+        except OSError:
+            continue
+        if "memory" in delegated and _writable_child(base, "memory.max"):
+            return "v2", {"memory": str(base), **({"pids": str(base)} if "pids" in delegated else {})}
     found = {}
     for controller in ("memory", "pids"):
         path = _own_cgroup(controller)

@@ -36,6 +36,7 @@ from serving.seccomp import filter_program
 
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+SHARED_NPROC = 4096  # with pids.max per run, the per-user rlimit only guards the host
 
 
 class SandboxUnavailable(RuntimeError):
@@ -91,7 +92,7 @@ def bwrap_argv(workspace: Workspace, argv: list[str], limits: SandboxLimits, sec
     return args + ["--", *argv]
 
 
-def _limits(limits: SandboxLimits, drop_to_nobody: bool, cgroup_procs: list[str]):
+def _limits(limits: SandboxLimits, drop_to_nobody: bool, cgroup_procs: list[str], counted_by_cgroup: bool):
     def apply() -> None:
         for procs in cgroup_procs:
             with open(procs, "w") as f:
@@ -103,7 +104,8 @@ def _limits(limits: SandboxLimits, drop_to_nobody: bool, cgroup_procs: list[str]
         mb = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_mb * mb, limits.memory_mb * mb))
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        nproc = limits.processes if not counted_by_cgroup else SHARED_NPROC  # RLIMIT_NPROC counts every run of the user
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -150,7 +152,7 @@ def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: byt
     try:
         proc = subprocess.Popen(bwrap_argv(workspace, argv, limits, seccomp, env, ro_binds), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BWRAP_ENV, cwd="/",
-                                preexec_fn=_limits(limits, drop, cgroup.procs_files()), start_new_session=True,
+                                preexec_fn=_limits(limits, drop, cgroup.procs_files(), "pids" in cgroup.dirs), start_new_session=True,
                                 close_fds=True, pass_fds=(seccomp, *pass_fds))
     except BaseException:
         cgroup.close()
