@@ -6,6 +6,7 @@ Nothing here is trusted: the candidate shares this process and may replace any o
 judge only ever receives plain data from this side, so taking over this program gains nothing.
 """
 
+import importlib
 import json
 import os
 import sys
@@ -39,6 +40,8 @@ def main():
             request = json.loads(line)
             scope = dict(module.__dict__)
             scope.update({k: decode(v) for k, v in request["bindings"].items()})
+            for name in request.get("modules", []):
+                scope.setdefault(name, importlib.import_module(name))
             reply = {"value": encode(eval(request["expr"], scope))}
         except BaseException as err:
             reply = _error(err)

@@ -36,7 +36,8 @@ def main():
 
     def probe(k, bindings):
         try:
-            requests.write(json.dumps({"expr": plan["probes"][k], "bindings": {n: encode(v) for n, v in bindings.items()}}) + "\n")
+            requests.write(json.dumps({"expr": plan["probes"][k], "bindings": {n: encode(v) for n, v in bindings.items()},
+                                       "modules": plan["modules"][k]}) + "\n")
             requests.flush()
         except (BrokenPipeError, OSError):
             raise CandidateGone("the candidate's process ended") from None

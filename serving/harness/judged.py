@@ -50,7 +50,7 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
     results: dict[str, SandboxResult] = {}
     try:
         write_files(candidate_ws, {**(files or {}), "solution.py": code, "irm_candidate.py": _script("candidate.py")})
-        write_files(judge_ws, {"irm_judge.py": _script("judge.py"), "plan.json": json.dumps({"tests": plan.tests, "probes": plan.probes})})
+        write_files(judge_ws, {"irm_judge.py": _script("judge.py"), "plan.json": json.dumps({"tests": plan.tests, "probes": plan.probes, "modules": plan.modules})})
     except BaseException:
         for fd in (requests_in, requests_out, replies_in, replies_out):
             os.close(fd)

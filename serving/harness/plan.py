@@ -31,6 +31,7 @@ class PlanError(ValueError):
 class TestPlan:
     tests: list[str]
     probes: list[str]
+    modules: list[list[str]]  # per probe: the standard modules its source names, imported on the candidate's side
 
 
 def _loaded_names(node: ast.AST) -> set[str]:
@@ -42,9 +43,11 @@ def _target_names(target: ast.AST) -> set[str]:
 
 
 class _Split(ast.NodeTransformer):
-    def __init__(self, probes: list[str]):
+    def __init__(self, probes: list[str], modules: list[list[str]]):
         self.probes = probes
+        self.probe_modules = modules
         self.local: set[str] = set()
+        self.modules: set[str] = set()
 
     def judge_side(self, name: str) -> bool:
         return name in self.local or name in BUILTIN_NAMES or name in JUDGE_MODULES
@@ -60,7 +63,8 @@ class _Split(ast.NodeTransformer):
 
     def probe(self, node: ast.expr) -> ast.expr:
         self.probes.append(ast.unparse(node))
-        used = sorted(n for n in _loaded_names(node) if n in self.local)
+        self.probe_modules.append(sorted(n for n in _loaded_names(node) if n in JUDGE_MODULES or n in self.modules))
+        used = sorted(n for n in _loaded_names(node) if n in self.local and n not in self.modules)
         bindings = ast.Dict(keys=[ast.Constant(n) for n in used], values=[ast.Name(n, ast.Load()) for n in used])
         return ast.Call(ast.Name("__probe__", ast.Load()), [ast.Constant(len(self.probes) - 1), bindings], [])
 
@@ -116,13 +120,14 @@ def plan_tests(tests: list[str]) -> TestPlan:
     """The judge's source for each test and the probes they need (PlanError for a test that is
     not Python, or uses statements beyond asserts, assignments, loops and ifs)."""
     probes: list[str] = []
+    modules: list[list[str]] = []
     out = []
     for k, test in enumerate(tests):
         try:
             tree = ast.parse(test)
         except SyntaxError as err:
             raise PlanError(f"test {k} is not valid Python ({err.msg}): {test[:80]!r}") from err
-        split = _Split(probes)
+        split = _Split(probes, modules)
         for statement in ast.walk(tree):
             if isinstance(statement, ast.stmt) and not isinstance(statement, STATEMENTS):
                 raise PlanError(f"test {k}: a {type(statement).__name__} statement is not supported in tests; use asserts over calls")
@@ -130,12 +135,16 @@ def plan_tests(tests: list[str]) -> TestPlan:
         for statement in tree.body:
             body.append(_statement(split, statement))
         out.append(ast.unparse(ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))))
-    return TestPlan(out, probes)
+    return TestPlan(out, probes, modules)
 
 
 def _statement(split: _Split, statement: ast.stmt) -> ast.stmt:
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
-        split.local |= {(a.asname or a.name).split(".")[0] for a in statement.names}
+        names = {(a.asname or a.name).split(".")[0] for a in statement.names}
+        if isinstance(statement, ast.ImportFrom) or any(a.asname for a in statement.names):
+            raise PlanError("tests may import whole standard modules only (import math), so the candidate's side can import them too")
+        split.local |= names
+        split.modules |= names
         return statement
     if isinstance(statement, ast.For):
         statement.iter = split.visit(statement.iter)

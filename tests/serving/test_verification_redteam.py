@@ -112,3 +112,13 @@ def test_candidate_output_reaching_a_table_is_scrubbed():
     assert not verdict.passed and "<SECRET>" in verdict.detail
     assert all(s not in verdict.detail for s in ("Zx81QpLm02Rt77VbNc55", "AKIAABCDEFGHIJKLMNOP", "a1B2c3D4e5F6g7H8i9J0"))
     assert scrub("value 9fK2xQ7LmZ3vB8nR1tY6wE4pA0sD5gH") == "value <SECRET>"
+
+
+def test_tests_may_use_standard_modules_loops_and_judge_side_variables():
+    task = Task(task_id="circle", kind="code", prompt="area", tests=[
+        "assert math.isclose(area(1), math.pi)",
+        "import math\nassert abs(area(math.sqrt(2)) - 2 * math.pi) < 1e-9",
+        "for r in range(3):\n    assert math.isclose(area(r), math.pi * r * r)",
+        "xs = [area(r) for r in (1, 2)]\nassert sorted(xs, reverse=True)[0] > 12"])
+    assert verify_code(task, "```python\nimport math\ndef area(r):\n    return math.pi * r ** 2\n```", LIMITS).passed
+    assert not verify_code(task, "```python\ndef area(r):\n    return 3 * r ** 2\n```", LIMITS).passed
