@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,15 +32,21 @@ TASK = Task(task_id="add", kind="code", prompt="add", tests=["assert add(2, 3) =
 HONEST = "def add(a, b):\n    return a + b\n"
 
 
-def paired_medians(first, second, runs: int) -> tuple[float, float]:
-    """Median wall clock of each, run alternately so a shared machine's load hits both alike."""
-    times: tuple[list[float], list[float]] = ([], [])
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def paired_medians(first, second, runs: int) -> list[tuple[float, float]]:
+    """(median wall clock, median CPU seconds of this process and its children) of each, run
+    alternately so a shared machine's load hits both alike; CPU time is what load does not inflate."""
+    samples: tuple[list, list] = ([], [])
     for _ in range(runs):
-        for fn, out in ((first, times[0]), (second, times[1])):
-            started = time.perf_counter()
+        for fn, out in ((first, samples[0]), (second, samples[1])):
+            wall, cpu = time.perf_counter(), _cpu()
             fn()
-            out.append(time.perf_counter() - started)
-    return statistics.median(times[0]), statistics.median(times[1])
+            out.append((time.perf_counter() - wall, _cpu() - cpu))
+    return [(statistics.median(w for w, _ in s), statistics.median(c for _, c in s)) for s in samples]
 
 
 def main() -> None:
@@ -49,15 +56,15 @@ def main() -> None:
     limits = SandboxLimits()
     print(f"machine: {platform.machine()}, {platform.python_version()}; enforcement: {capabilities()}")
 
-    bare, boxed = paired_medians(lambda: subprocess.run(["/usr/bin/python3", "-I", "-B", "-c", "pass"], check=True),
+    (bare, bare_cpu), (boxed, boxed_cpu) = paired_medians(lambda: subprocess.run(["/usr/bin/python3", "-I", "-B", "-c", "pass"], check=True),
                                  lambda: python_exec("pass", limits), args.runs)
-    single, judged = paired_medians(lambda: python_exec(HONEST + "\n".join(TASK.tests), limits),
+    (single, single_cpu), (judged, judged_cpu) = paired_medians(lambda: python_exec(HONEST + "\n".join(TASK.tests), limits),
                                     lambda: verify_code(TASK, HONEST, limits), args.runs)
-    print("\n| what | median s | ratio |\n|---|---|---|")
-    print(f"| `python3 -c pass`, plain subprocess (peer) | {bare:.3f} | 1.00 |")
-    print(f"| same through `python_exec` (sandbox) | {boxed:.3f} | {boxed / bare:.2f} |")
-    print(f"| 3 asserts in one sandboxed process (fakeable; peer) | {single:.3f} | 1.00 |")
-    print(f"| 3 asserts through the judged harness | {judged:.3f} | {judged / single:.2f} |")
+    print("\n| what | median wall s | ratio | median CPU s | ratio |\n|---|---|---|---|---|")
+    print(f"| `python3 -c pass`, plain subprocess (peer) | {bare:.3f} | 1.00 | {bare_cpu:.3f} | 1.00 |")
+    print(f"| same through `python_exec` (sandbox) | {boxed:.3f} | {boxed / bare:.2f} | {boxed_cpu:.3f} | {boxed_cpu / bare_cpu:.2f} |")
+    print(f"| 3 asserts in one sandboxed process (fakeable; peer) | {single:.3f} | 1.00 | {single_cpu:.3f} | 1.00 |")
+    print(f"| 3 asserts through the judged harness | {judged:.3f} | {judged / single:.2f} | {judged_cpu:.3f} | {judged_cpu / single_cpu:.2f} |")
 
     sys.path.insert(0, ".")
     from tests.serving.test_verification_redteam import IO, IO_CHEATS, LIMITS, PYTHON_CHEATS
