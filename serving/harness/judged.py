@@ -59,9 +59,14 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
         raise
     stop = threading.Event()
 
+    failures: list[BaseException] = []
+
     def candidate() -> None:
-        results["candidate"] = run([*PYTHON, "irm_candidate.py", str(requests_in), str(replies_out)], candidate_ws, limits,
-                                   pass_fds=(requests_in, replies_out), stop=stop)
+        try:
+            results["candidate"] = run([*PYTHON, "irm_candidate.py", str(requests_in), str(replies_out)], candidate_ws, limits,
+                                       pass_fds=(requests_in, replies_out), stop=stop)
+        except BaseException as err:  # re-raised below: a sandbox that could not start is an error, not a verdict
+            failures.append(err)
 
     thread = threading.Thread(target=candidate, name="irm-candidate", daemon=True)
     try:
@@ -73,6 +78,8 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
         thread.join()
         candidate_ws.close()
         judge_ws.close()
+    if failures:
+        raise failures[0]
     verdicts = []
     if judge.ok:
         try:
@@ -81,4 +88,4 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
             verdicts = []
     if len(verdicts) != len(plan.tests):
         verdicts = [{"passed": False, "error": "JudgeFailed", "detail": f"judge {judge.outcome}: {judge.stderr[-300:]}"}] * len(plan.tests)
-    return JudgedRun(plan, verdicts, results.get("candidate") or judge, judge)
+    return JudgedRun(plan, verdicts, results["candidate"], judge)
