@@ -176,7 +176,7 @@ def verify_math(task: Task, answer_texts: list[str], limits: SandboxLimits) -> l
     finally:
         workspace.close()
     if not result.ok:
-        return [Verdict(False, _error_class(result), f"CAS: {result.stderr[-300:]}", "") for _ in answers]
+        return [Verdict(False, _error_class(result), scrub(f"CAS: {result.stderr[-300:]}"), "") for _ in answers]
     verdicts = []
     for original, answer, checked in zip(parsed, answers, json.loads(result.stdout)):
         if not math_like(original):
