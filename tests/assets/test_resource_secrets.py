@@ -15,8 +15,10 @@ CANARY = "irm-canary-secret-5b8e1d"
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
+    """Absent during the test and restored after it, also when the resources set it."""
     for name in (SPARK_CONF_ENV, STORAGE_OPTIONS_ENV):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "{}")
+        monkeypatch.delenv(name)
 
 
 def _ui_snapshot(settings: IrmSettings) -> tuple[str, dict]:
@@ -52,3 +54,4 @@ def test_a_malformed_credentials_variable_fails_naming_the_field(monkeypatch):
 
     with pytest.raises(ValueError, match="storage_options_json"):
         LakeResource(storage_options_json=EnvVar(STORAGE_OPTIONS_ENV)).process_config_and_initialize().lake_settings()
+
