@@ -125,9 +125,9 @@ def test_with_an_api_key_every_request_must_carry_it(registered, monkeypatch):
                                                                                  system_prompt=False, retries=0)
         keyed = EndpointTeacher(name="keyed", base_url=endpoint.base_url, api_key_env="IRM_TEST_TEACHER_KEY", **cfg)
         keyless = EndpointTeacher(name="keyless", base_url=endpoint.base_url, **cfg)
-        samples, cost = sample_task(task, DistillConfig(tasks_uri="-", teachers=[keyed], samples_per_task=1), {})
-        assert len(samples) == 1 and cost["failures"] == 0
-        samples, cost = sample_task(task, DistillConfig(tasks_uri="-", teachers=[keyless], samples_per_task=1, max_calls_per_task=1), {})
+        samples, cost = sample_task(task, DistillConfig(tasks_uri="-", teachers=[keyed], samples_per_task=3), {})
+        assert len(samples) == 3 and cost["failures"] == 0
+        samples, cost = sample_task(task, DistillConfig(tasks_uri="-", teachers=[keyless], samples_per_task=3, max_calls_per_task=1), {})
         assert samples == [] and cost["failures"] == 1
     finally:
         endpoint.close()
