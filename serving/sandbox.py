@@ -144,10 +144,20 @@ def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: byt
     made visible read-only, as (host path, sandbox path), e.g. a library folder). ``pass_fds`` are
     handed to the run (same numbers) and closed here once it started; setting ``stop`` kills it."""
     drop = os.geteuid() == 0
-    if drop:
-        chown_tree(workspace.work)
-    cgroup = RunCgroup.create(limits.memory_mb * 1024 * 1024, limits.processes)
-    seccomp = _seccomp_fd()
+    try:
+        if drop:
+            chown_tree(workspace.work)
+        seccomp = _seccomp_fd()
+    except BaseException:
+        for fd in pass_fds:
+            os.close(fd)
+        raise
+    try:
+        cgroup = RunCgroup.create(limits.memory_mb * 1024 * 1024, limits.processes)
+    except BaseException:
+        for fd in (seccomp, *pass_fds):
+            os.close(fd)
+        raise
     started = time.monotonic()
     try:
         proc = subprocess.Popen(bwrap_argv(workspace, argv, limits, seccomp, env, ro_binds), stdin=subprocess.PIPE,
