@@ -1,18 +1,52 @@
 """Dagster resources: the settings object, exposed field by field so the UI shows what runs where.
 
 Per-environment differences (a cluster master URL, an s3:// lake) live here, never in asset code.
+Settings that can carry credentials — Spark conf (``spark.hadoop.fs.s3a.secret.key``...) and the
+lake's storage options (``AWS_SECRET_ACCESS_KEY``...) — reach a resource only as a Dagster
+``EnvVar``: the UI and the run's stored config show the variable's name, never its value, and
+the value is read when the resource is built in the run.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
 from ledgers.lake import Lake
 from schemas.settings import IrmSettings, LakeSettings, OperationsSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
 from spark_jobs.session import get_spark
+
+
+SPARK_CONF_ENV = "IRM_SPARK__CONF"
+STORAGE_OPTIONS_ENV = "IRM_LAKE__STORAGE_OPTIONS"
+
+
+def secret_env(name: str, value: dict[str, str]):
+    """The resource field for a credential-carrying map: ``EnvVar(name)`` whenever there is
+    anything to carry. Settings read from the environment already hold it under ``name``;
+    settings built in code put it there for this process (and the runs it launches), so the
+    value still never enters the definitions' config."""
+    if not value:
+        return "{}"
+    encoded = json.dumps(value, sort_keys=True)
+    current = os.environ.get(name)
+    if current is None or _json_map(current, name) != value:
+        os.environ[name] = encoded
+    return EnvVar(name)
+
+
+def _json_map(text: str, field: str) -> dict[str, str]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError as err:
+        raise ValueError(f"{field}: not a JSON object of strings ({err.msg}); set it like '{{\"key\": \"value\"}}'") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError(f"{field}: not a JSON object of strings; set it like '{{\"key\": \"value\"}}'")
+    return value
 
 
 class SparkResource(ConfigurableResource):
@@ -23,16 +57,16 @@ class SparkResource(ConfigurableResource):
     shuffle_partitions: int = 8
     jars_dir: str = "jars/lib"
     extra_jars: list[str] = Field(default_factory=list)
-    conf: dict[str, str] = Field(default_factory=dict)
+    conf_json: str = Field("{}", description="extra Spark conf as JSON; set from an EnvVar because it may hold credentials")
 
     @classmethod
     def from_settings(cls, s: SparkSettings) -> "SparkResource":
         return cls(master=s.master, driver_memory=s.driver_memory, shuffle_partitions=s.shuffle_partitions,
-                   jars_dir=s.jars_dir, extra_jars=s.extra_jars, conf=s.conf)
+                   jars_dir=s.jars_dir, extra_jars=s.extra_jars, conf_json=secret_env(SPARK_CONF_ENV, s.conf))
 
     def settings(self) -> SparkSettings:
         return SparkSettings(master=self.master, driver_memory=self.driver_memory, shuffle_partitions=self.shuffle_partitions,
-                             jars_dir=self.jars_dir, extra_jars=self.extra_jars, conf=self.conf)
+                             jars_dir=self.jars_dir, extra_jars=self.extra_jars, conf=_json_map(self.conf_json, "conf_json"))
 
     def session(self):
         return get_spark(self.settings())
@@ -42,18 +76,18 @@ class LakeResource(ConfigurableResource):
     """Where the lake and the landing zone are."""
 
     root: str = "lake"
-    storage_options: dict[str, str] = Field(default_factory=dict)
+    storage_options_json: str = Field("{}", description="object-store options as JSON; set from an EnvVar because they may hold credentials")
     landing_root: str = "landing"
     settle_seconds: float = 5.0
     max_document_bytes: int = 8 * 1024 * 1024
 
     @classmethod
     def from_settings(cls, lake: LakeSettings, landing: LandingSettings) -> "LakeResource":
-        return cls(root=lake.root, storage_options=lake.storage_options, landing_root=landing.root,
+        return cls(root=lake.root, storage_options_json=secret_env(STORAGE_OPTIONS_ENV, lake.storage_options), landing_root=landing.root,
                    settle_seconds=landing.settle_seconds, max_document_bytes=landing.max_document_bytes)
 
     def lake_settings(self) -> LakeSettings:
-        return LakeSettings(root=self.root, storage_options=self.storage_options)
+        return LakeSettings(root=self.root, storage_options=_json_map(self.storage_options_json, "storage_options_json"))
 
     def landing_settings(self) -> LandingSettings:
         return LandingSettings(root=self.landing_root, settle_seconds=self.settle_seconds, max_document_bytes=self.max_document_bytes)

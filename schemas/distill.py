@@ -22,7 +22,7 @@ class Task(BaseModel):
     prompt: str
     language: str = Field("python", description="code tasks: python, cpp, java or javascript")
     input_files: dict[str, str] = Field(default_factory=dict, description="files placed next to the candidate")
-    tests: list[str] = Field(default_factory=list, description="python: assert statements run after the candidate")
+    tests: list[str] = Field(default_factory=list, description="python: assert statements over the candidate's functions, judged outside its process (serving.harness)")
     io_tests: list[IoTest] = Field(default_factory=list, description="any language: stdin → expected stdout")
     answer: Optional[str] = Field(None, description="math: the reference final answer (a number or an expression)")
 

@@ -198,7 +198,46 @@ def run_distill(lake: Lake, cfg: DistillConfig, run_id: str | None = None) -> Di
         per_teacher=per_teacher, budget=budget, parquet_uri=parquet_uri, writes=writes)
 
 
-def verified_share(lake: Lake) -> tuple[int, int]:
-    """(kept samples, of which programmatically verified) as the table holds them now."""
-    sft = lake.read("distilled_sft")
-    return sft.count(), sft.where("passed").count()
+@dataclass(frozen=True)
+class KeptVerification:
+    kept: int
+    verified: int
+    unverified: dict[str, str]
+
+    @property
+    def share(self) -> float:
+        return self.verified / self.kept if self.kept else 0.0
+
+    def holds(self, min_share: float = 0.95) -> bool:
+        return self.kept > 0 and self.share >= min_share
+
+
+def reverify_kept(lake: Lake, cfg: DistillConfig) -> KeptVerification:
+    """Re-run every kept ``distilled_sft`` row now, independently of the decision that kept it:
+    its candidate against its task's tests as the task file states them (a row whose task is
+    gone, whose ``expected_tests`` differ from the task's, or whose candidate fails, is not
+    verified). The stored ``passed`` flag is not trusted: it is what this check audits."""
+    tasks = {t.task_id: t for t in load_tasks(cfg.tasks_uri)[0]}
+    rows = lake.read("distilled_sft").select("task_id", "expected_tests", "candidate").collect()
+    unverified: dict[str, str] = {}
+    math_rows: dict[str, list[int]] = {}
+    for k, row in enumerate(rows):
+        key = f"{row['task_id']}#{k}"
+        task = tasks.get(row["task_id"])
+        if task is None:
+            unverified[key] = "task not in the task file"
+        elif list(row["expected_tests"]) != _expected_tests(task):
+            unverified[key] = "expected_tests differ from the task's tests"
+        elif len(row["candidate"]) != 1:
+            unverified[key] = f"{len(row['candidate'])} candidates in the row"
+        elif task.kind == "math":
+            math_rows.setdefault(task.task_id, []).append(k)
+        else:
+            verdict = verify_code(task, row["candidate"][0], cfg.limits)
+            if not verdict.passed:
+                unverified[key] = f"{verdict.error_class}: {verdict.detail[:200]}"
+    for task_id, ks in math_rows.items():
+        for k, verdict in zip(ks, verify_math(tasks[task_id], [rows[k]["candidate"][0] for k in ks], cfg.limits)):
+            if not verdict.passed:
+                unverified[f"{task_id}#{k}"] = f"{verdict.error_class}: {verdict.detail[:200]}"
+    return KeptVerification(len(rows), len(rows) - len(unverified), dict(sorted(unverified.items())))

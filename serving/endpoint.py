@@ -4,11 +4,19 @@
 server-sent events, one token per chunk, usage in the last chunk) and ``GET /v1/models``. It is
 the demo's real target for the latency harness and for distillation teachers; production
 serving is TensorRT-LLM (``trtllm-serve``), which speaks the same protocol.
+
+It binds to loopback unless told otherwise, and refuses any other address without an API key.
+With a key, every request must carry ``Authorization: Bearer <key>`` (401 otherwise). The key
+comes from an environment variable named on the command line, never from the command line.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
+import os
+import socket
 import threading
 import time
 import uuid
@@ -22,11 +30,39 @@ def chat_prompt(messages: list[dict]) -> str:
     return "".join(f"{m.get('role', 'user')}: {m.get('content', '')}\n" for m in messages) + "assistant:"
 
 
+class EndpointConfigError(ValueError):
+    pass
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
 class _Handler(BaseHTTPRequestHandler):
     model: LoadedModel
+    api_key: str | None = None
 
     def log_message(self, *args) -> None:  # requests are not logged: prompts may hold anything
         pass
+
+    def _authorized(self) -> bool:
+        if self.api_key is None:
+            return True
+        given = self.headers.get("Authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode()):
+            return True
+        data = json.dumps({"error": {"message": "missing or wrong API key (Authorization: Bearer ...)", "type": "invalid_request_error"}}).encode()
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", "Bearer")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return False
 
     def _json(self, code: int, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -37,12 +73,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
+        if not self._authorized():
+            return
         if self.path.rstrip("/") == "/v1/models":
             self._json(200, {"object": "list", "data": [{"id": self.model.name, "object": "model", "owned_by": "irm"}]})
         else:
             self._json(404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self) -> None:
+        if not self._authorized():
+            return
         chat = self.path.rstrip("/") == "/v1/chat/completions"
         if not chat and self.path.rstrip("/") != "/v1/completions":
             self._json(404, {"error": {"message": f"no route {self.path}"}})
@@ -112,9 +152,15 @@ class Endpoint:
         self.server.server_close()
 
 
-def serve(checkpoint: str, host: str = "127.0.0.1", port: int = 0, name: str | None = None) -> Endpoint:
-    """Start serving in a background thread (port 0 = any free port)."""
-    handler = type("Handler", (_Handler,), {"model": load(checkpoint, name)})
+def serve(checkpoint: str, host: str = "127.0.0.1", port: int = 0, name: str | None = None, api_key: str | None = None) -> Endpoint:
+    """Start serving in a background thread (port 0 = any free port). A host other than loopback
+    needs ``api_key``; the address check comes before the model is loaded."""
+    if api_key is not None and len(api_key) < 16:
+        raise EndpointConfigError("the endpoint's API key is shorter than 16 characters; use a long random key")
+    if api_key is None and not is_loopback(host):
+        raise EndpointConfigError(f"refusing to serve on {host!r} without an API key: anyone who can reach it could use the model; "
+                                  "bind 127.0.0.1, or set a key (--api-key-env NAME)")
+    handler = type("Handler", (_Handler,), {"model": load(checkpoint, name), "api_key": api_key})
     server = ThreadingHTTPServer((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, name="irm-endpoint", daemon=True)
     thread.start()
@@ -128,7 +174,13 @@ if __name__ == "__main__":
     parser.add_argument("checkpoint")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--api-key-env", default="", help="name of the environment variable holding the API key (required off loopback)")
     args = parser.parse_args()
-    endpoint = serve(args.checkpoint, args.host, args.port)
+    key = None
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            parser.error(f"--api-key-env {args.api_key_env}: that environment variable is not set")
+    endpoint = serve(args.checkpoint, args.host, args.port, api_key=key)
     print(f"serving {args.checkpoint} at {endpoint.base_url}", flush=True)
     endpoint.thread.join()

@@ -1,12 +1,17 @@
-"""Run untrusted code: bubblewrap namespaces plus resource limits, one private folder per run.
+"""Run untrusted code: bubblewrap namespaces plus resource limits, one private workspace per run.
 
-Inside: a read-only view of ``/usr`` (the toolchains), a fresh ``/proc``, ``/dev`` and ``/tmp``,
-the run's folder as ``/work`` (the only writable place that outlives the run), no network
-(empty network namespace), no host environment (``--clearenv``), its own PID namespace (it
-cannot see or signal anything outside) and, when started by root, the ``nobody`` user, so the
-process limit counts only sandboxed processes. Limits: CPU time, writable memory, processes,
-file size, open files (rlimits), wall clock (the process group is killed) and output size
-(read incrementally; the run is killed when a cap is crossed).
+What a run sees: a read-only view of ``/usr`` (the toolchains), a fresh ``/proc`` of its own PID
+namespace in which it is PID 1 (no runner or bwrap process is visible, so nothing can be read or
+attached), ``/dev``, and its workspace as ``/work`` and ``/tmp``; no network (empty network
+namespace). bwrap itself starts with a minimal environment, so no runner variable exists in any
+process of the run. As root the run drops to ``nobody``; inside it has no capabilities,
+``no_new_privs`` is set, user namespaces are disabled, and a seccomp filter
+(:mod:`serving.seccomp`) makes ``ptrace``, ``process_vm_readv`` and friends fail.
+
+Bounds (every byte a run can create): the workspace tmpfs quota (bytes and files, both folders
+together), memory by cgroup including page cache and tmpfs pages, processes, CPU time, file
+size, open files, wall clock and output size (read incrementally; the run is killed at the
+cap). :func:`serving.confinement.capabilities` says which of them this machine enforces.
 
 Every run ends with one outcome: ok, error (non-zero exit), timeout, memory, output-limit or
 killed (a signal not explained by a limit), with the evidence kept in the result.
@@ -20,15 +25,18 @@ import selectors
 import shutil
 import signal
 import subprocess
-import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.sandbox import SandboxLimits
+from serving.confinement import NOBODY, RunCgroup, Workspace, chown_tree, open_workspace
+from serving.seccomp import filter_program
 
-NOBODY = 65534
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+SHARED_NPROC = 4096  # with pids.max per run, the per-user rlimit only guards the host
 
 
 class SandboxUnavailable(RuntimeError):
@@ -70,11 +78,13 @@ def _root_layout() -> list[str]:
     return args
 
 
-def bwrap_argv(workdir: str, argv: list[str], env: dict[str, str] | None = None,
+def bwrap_argv(workspace: Workspace, argv: list[str], limits: SandboxLimits, seccomp_fd: int, env: dict[str, str] | None = None,
                ro_binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
     binds = [x for source, dest in ro_binds for x in ("--ro-bind", source, dest)]
-    args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", *_root_layout(), *binds,
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workdir, "/work", "--chdir", "/work",
+    tmp = ["--bind", workspace.tmp, "/tmp"] if workspace.tmp else ["--size", str(limits.disk_bytes), "--tmpfs", "/tmp"]
+    args = [bwrap_path(), "--unshare-all", "--unshare-user", "--disable-userns", "--as-pid-1", "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--seccomp", str(seccomp_fd), *_root_layout(), *binds,
+            "--proc", "/proc", "--dev", "/dev", *tmp, "--bind", workspace.work, "/work", "--chdir", "/work",
             "--remount-ro", "/", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
             "--setenv", "LANG", "C.UTF-8"]
     for key, value in (env or {}).items():
@@ -82,8 +92,11 @@ def bwrap_argv(workdir: str, argv: list[str], env: dict[str, str] | None = None,
     return args + ["--", *argv]
 
 
-def _limits(limits: SandboxLimits, drop_to_nobody: bool):
+def _limits(limits: SandboxLimits, drop_to_nobody: bool, cgroup_procs: list[str], counted_by_cgroup: bool):
     def apply() -> None:
+        for procs in cgroup_procs:
+            with open(procs, "w") as f:
+                f.write("0")
         if drop_to_nobody:
             os.setgroups([])
             os.setgid(NOBODY)
@@ -91,7 +104,8 @@ def _limits(limits: SandboxLimits, drop_to_nobody: bool):
         mb = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_mb * mb, limits.memory_mb * mb))
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        nproc = limits.processes if not counted_by_cgroup else SHARED_NPROC  # RLIMIT_NPROC counts every run of the user
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -102,7 +116,7 @@ MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "OutOfMemoryError", "JavaScri
                   "Cannot allocate memory", "cannot allocate memory")
 
 
-def _outcome(code: int | None, timed_out: bool, flooded: bool, stderr: str) -> tuple[str, str | None]:
+def _outcome(code: int | None, timed_out: bool, flooded: bool, oom: bool, stderr: str) -> tuple[str, str | None]:
     sig = signal.Signals(-code).name if code is not None and code < 0 else None
     if code is not None and code > 128 and code - 128 in signal.Signals._value2member_map_:
         sig = signal.Signals(code - 128).name
@@ -110,25 +124,64 @@ def _outcome(code: int | None, timed_out: bool, flooded: bool, stderr: str) -> t
         return "output-limit", sig
     if timed_out or sig == "SIGXCPU":
         return "timeout", sig
-    if any(m in stderr for m in MEMORY_MARKERS):
+    if oom or any(m in stderr for m in MEMORY_MARKERS):
         return "memory", sig
     if sig is not None:
         return "killed", sig
     return ("ok" if code == 0 else "error"), sig
 
 
-def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b"", env: dict[str, str] | None = None,
-        ro_binds: tuple[tuple[str, str], ...] = ()) -> SandboxResult:
-    """Run ``argv`` inside the sandbox with ``workdir`` as ``/work`` (``ro_binds``: host folders
-    made visible read-only, as (host path, sandbox path), e.g. a library folder)."""
+def _seccomp_fd() -> int:
+    fd = os.memfd_create("irm-sandbox-seccomp", 0)
+    os.write(fd, filter_program())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: bytes = b"", env: dict[str, str] | None = None,
+        ro_binds: tuple[tuple[str, str], ...] = (), pass_fds: tuple[int, ...] = (), stop: threading.Event | None = None) -> SandboxResult:
+    """Run ``argv`` inside the sandbox with ``workspace`` as ``/work`` (``ro_binds``: host folders
+    made visible read-only, as (host path, sandbox path), e.g. a library folder). ``pass_fds`` are
+    handed to the run (same numbers) and closed here once it started; setting ``stop`` kills it."""
     drop = os.geteuid() == 0
-    if drop:
-        os.chown(workdir, NOBODY, NOBODY)
-        for p in Path(workdir).rglob("*"):
-            os.chown(p, NOBODY, NOBODY, follow_symlinks=False)
+    try:
+        if drop:
+            chown_tree(workspace.work)
+        seccomp = _seccomp_fd()
+    except BaseException:
+        for fd in pass_fds:
+            os.close(fd)
+        raise
+    try:
+        cgroup = RunCgroup.create(limits.memory_mb * 1024 * 1024, limits.processes)
+    except BaseException:
+        for fd in (seccomp, *pass_fds):
+            os.close(fd)
+        raise
     started = time.monotonic()
-    proc = subprocess.Popen(bwrap_argv(workdir, argv, env, ro_binds), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=_limits(limits, drop), start_new_session=True, close_fds=True)
+    try:
+        proc = subprocess.Popen(bwrap_argv(workspace, argv, limits, seccomp, env, ro_binds), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BWRAP_ENV, cwd="/",
+                                preexec_fn=_limits(limits, drop, cgroup.procs_files(), "pids" in cgroup.dirs), start_new_session=True,
+                                close_fds=True, pass_fds=(seccomp, *pass_fds))
+    except BaseException:
+        cgroup.close()
+        raise
+    finally:
+        for fd in (seccomp, *pass_fds):
+            os.close(fd)
+    try:
+        code, timed_out, flooded, out = _collect(proc, stdin, limits, started, stop)
+        oom = cgroup.oom_killed()
+    finally:
+        cgroup.close()
+    stdout = bytes(out[proc.stdout][:limits.output_bytes]).decode("utf-8", errors="replace")
+    stderr = bytes(out[proc.stderr][:limits.output_bytes]).decode("utf-8", errors="replace")
+    outcome, sig = _outcome(code, timed_out, flooded, oom, stderr)
+    return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3))
+
+
+def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, started: float, stop: threading.Event | None):
     try:
         proc.stdin.write(stdin)
         proc.stdin.close()
@@ -145,6 +198,8 @@ def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b""
         if remaining <= 0:
             timed_out = True
             break
+        if stop is not None and stop.is_set():
+            break
         for key, _ in selector.select(timeout=min(remaining, 0.25)):
             chunk = os.read(key.fd, 65536)
             if not chunk:
@@ -157,7 +212,7 @@ def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b""
                 break
         if flooded:
             break
-    if timed_out or flooded:
+    if timed_out or flooded or (stop is not None and stop.is_set()):
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -168,10 +223,9 @@ def run(argv: list[str], workdir: str, limits: SandboxLimits, stdin: bytes = b""
         os.killpg(proc.pid, signal.SIGKILL)
         code, timed_out = proc.wait(), True
     selector.close()
-    stdout = bytes(out[proc.stdout][:limits.output_bytes]).decode("utf-8", errors="replace")
-    stderr = bytes(out[proc.stderr][:limits.output_bytes]).decode("utf-8", errors="replace")
-    outcome, sig = _outcome(code, timed_out, flooded, stderr)
-    return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3))
+    for stream in out:
+        stream.close()
+    return code, timed_out, flooded, out
 
 
 @dataclass(frozen=True)
@@ -208,24 +262,34 @@ def execute(language: str, code: str, limits: SandboxLimits | None = None, files
         raise ValueError(f"unknown language {language!r}; sandbox toolchains: {sorted(TOOLCHAINS)}")
     chain = TOOLCHAINS[language]
     limits = limits or SandboxLimits()
-    workdir = tempfile.mkdtemp(prefix="irm-sandbox-")
+    compile_limits = compile_limits or limits.model_copy(update={"cpu_seconds": 30, "wall_seconds": 60.0, "memory_mb": 1024})
+    workspace = open_workspace(max(limits.disk_bytes, compile_limits.disk_bytes), max(limits.max_files, compile_limits.max_files))
     try:
-        for name, content in {**(files or {}), chain.source: code}.items():
-            target = Path(workdir) / name
-            if target.resolve().parent != Path(workdir).resolve() and Path(workdir).resolve() not in target.resolve().parents:
-                raise ValueError(f"input file {name!r} is outside the sandbox folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
+        write_files(workspace, {**(files or {}), chain.source: code})
         env = dict(chain.env)
         if chain.compile:
-            compiled = run(list(chain.compile), workdir, compile_limits or limits.model_copy(update={"cpu_seconds": 30, "wall_seconds": 60.0,
-                                                                                               "memory_mb": 1024}), env=env)
+            compiled = run(list(chain.compile), workspace, compile_limits, env=env)
             if not compiled.ok:
                 compiled.outcome = "compile-error" if compiled.outcome == "error" else compiled.outcome
                 return compiled
-        return run(list(chain.run), workdir, limits, stdin.encode(), env=env)
+        return run(list(chain.run), workspace, limits, stdin.encode(), env=env)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        workspace.close()
+
+
+def write_files(workspace: Workspace, files: dict[str, str]) -> None:
+    """Input files into the workspace; a name that would land outside it is refused. A quota
+    crossed by the inputs themselves is a ValueError naming the file."""
+    root = Path(workspace.work).resolve()
+    for name, content in files.items():
+        target = Path(workspace.work) / name
+        if root not in target.resolve().parents:
+            raise ValueError(f"input file {name!r} is outside the sandbox folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.write_text(content)
+        except OSError as err:
+            raise ValueError(f"input file {name!r} does not fit the sandbox workspace ({err.strerror}); raise disk_bytes/max_files") from err
 
 
 def python_exec(code: str, limits: SandboxLimits | None = None, files: dict[str, str] | None = None, stdin: str = "") -> SandboxResult:

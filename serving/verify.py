@@ -2,21 +2,31 @@
 answers are compared with the reference by sympy, also in the sandbox (parsing an expression
 evaluates it, and the expression came from a model).
 
-Error classes: syntax, runtime, wrong-answer, timeout, memory (``None`` when passed).
+Error classes: syntax, runtime, wrong-answer, timeout, memory, unverifiable (``None`` when passed).
+A math answer must look like mathematics (digits, operators, brackets, a few LaTeX commands,
+single-letter variables and known function names) before sympy sees it: ``parse_expr``
+evaluates Python, and a Python answer could otherwise print the CAS's verdicts itself.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.distill import Task
 from schemas.sandbox import SandboxLimits
 from serving.answers import parse_answer
-from serving.sandbox import SandboxResult, execute, run
+from serving.confinement import open_workspace
+from serving.harness.judged import judge_python
+from serving.harness.plan import PlanError
+from serving.sandbox import SandboxResult, execute, run, write_files
+from spark_jobs.text_rules import redact_pii
 
 
 @dataclass(frozen=True)
@@ -27,29 +37,67 @@ class Verdict:
     agreement_key: str = ""
 
 
+SYNTAX_ERRORS = {"SyntaxError", "IndentationError", "TabError"}
+HIGH_ENTROPY = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
+
+
+def scrub(text: str) -> str:
+    """Candidate output on its way to a table: secrets, keys and PII become placeholders, as do
+    long high-entropy tokens (what an environment variable's value or a key usually looks like)."""
+    text, _ = redact_pii(text)
+    return HIGH_ENTROPY.sub(lambda m: "<SECRET>" if _entropy(m.group(0)) >= 4.0 else m.group(0), text)
+
+
 def _error_class(result: SandboxResult) -> str:
     if result.outcome in ("timeout", "memory"):
         return result.outcome
-    if result.outcome == "compile-error" or "SyntaxError" in result.stderr or "IndentationError" in result.stderr:
+    if result.outcome == "compile-error" or any(e in result.stderr for e in SYNTAX_ERRORS):
         return "syntax"
-    if "AssertionError" in result.stderr:
+    return "runtime"
+
+
+def _class_of(verdict: dict, candidate: SandboxResult) -> str:
+    error = verdict.get("error")
+    if error in SYNTAX_ERRORS:
+        return "syntax"
+    if error == "MemoryError":
+        return "memory"
+    if error == "AssertionError":
         return "wrong-answer"
+    if error == "CandidateGone" and candidate.outcome in ("timeout", "memory"):
+        return candidate.outcome
     return "runtime"
 
 
 def verify_code(task: Task, answer_text: str, limits: SandboxLimits) -> Verdict:
+    """Assert tests go through the judged harness (the verdict never comes from the candidate's
+    process); io tests compare the program's stdout with the expected output here, outside."""
     code = parse_answer(answer_text).code()
     if task.tests:
-        result = execute("python", code + "\n\n" + "\n".join(task.tests) + "\n", limits, task.input_files)
-        if result.ok:
-            return Verdict(True, None, "all tests passed", "passed")
-        return Verdict(False, _error_class(result), (result.stderr or result.stdout)[-500:], "failed")
+        try:
+            judged = judge_python(code, task.tests, limits, task.input_files)
+        except PlanError as err:
+            return Verdict(False, "unverifiable", str(err), "failed")
+        if not judged.plan.probes:
+            return Verdict(False, "unverifiable", "no test calls the candidate's code, so a pass would prove nothing", "failed")
+        for k, verdict in enumerate(judged.verdicts):
+            if not verdict["passed"]:
+                detail = f"test {k} ({task.tests[k][:100]}): {verdict.get('error')}: {verdict.get('detail', '')}"
+                if judged.candidate.stderr:
+                    detail += f" | stderr: {judged.candidate.stderr[-300:]}"
+                return Verdict(False, _class_of(verdict, judged.candidate), scrub(detail)[-500:], "failed")
+        return Verdict(True, None, f"{len(task.tests)} tests passed", "passed")
     for k, test in enumerate(task.io_tests):
         result = execute(task.language, code, limits, task.input_files, stdin=test.stdin)
         if not result.ok:
-            return Verdict(False, _error_class(result), f"io test {k}: {(result.stderr or result.stdout)[-500:]}", "failed")
+            return Verdict(False, _error_class(result), scrub(f"io test {k}: {result.outcome}: {(result.stderr or result.stdout)[-500:]}"), "failed")
         if result.stdout.strip() != test.stdout.strip():
-            return Verdict(False, "wrong-answer", f"io test {k}: expected {test.stdout.strip()[:100]!r}, got {result.stdout.strip()[:100]!r}", "failed")
+            return Verdict(False, "wrong-answer", scrub(f"io test {k}: expected {test.stdout.strip()[:100]!r}, got {result.stdout.strip()[:100]!r}"), "failed")
     return Verdict(True, None, f"{len(task.io_tests)} io tests passed", "passed")
 
 
@@ -104,24 +152,36 @@ def cas_site() -> str:
     return str(target)
 
 
+MATH_WORDS = {"sqrt", "pi", "oo", "sin", "cos", "tan", "log", "ln", "exp", "frac", "cdot", "times", "dfrac", "left", "right", "infty",
+              "I", "E"}
+MATH_TEXT = re.compile(r"[0-9A-Za-z+\-*/^().,\s\\{}=!|]*")
+
+
+def math_like(answer: str) -> bool:
+    if len(answer) > 500 or not MATH_TEXT.fullmatch(answer) or re.search(r"[A-Za-z]\.|\.[A-Za-z]", answer):
+        return False
+    return all(len(word) == 1 or word in MATH_WORDS for word in re.findall(r"[A-Za-z]+", answer))
+
+
 def verify_math(task: Task, answer_texts: list[str], limits: SandboxLimits) -> list[Verdict]:
     """All candidates of one task in one sandboxed sympy run (sympy's import dominates the cost)."""
-    answers = [parse_answer(t).math_answer() for t in answer_texts]
-    workdir = tempfile.mkdtemp(prefix="irm-cas-")
+    parsed = [parse_answer(t).math_answer() for t in answer_texts]
+    answers = [a if math_like(a) else "" for a in parsed]
+    cas_limits = limits.model_copy(update={"memory_mb": max(limits.memory_mb, 1024), "cpu_seconds": max(limits.cpu_seconds, 20),
+                                            "wall_seconds": max(limits.wall_seconds, 30.0)})
+    workspace = open_workspace(cas_limits.disk_bytes, cas_limits.max_files)
     try:
-        (Path(workdir) / "reference.txt").write_text(task.answer or "")
-        (Path(workdir) / "answers.json").write_text(json.dumps(answers))
-        (Path(workdir) / "cas.py").write_text(CAS_SCRIPT)
-        cas_limits = limits.model_copy(update={"memory_mb": max(limits.memory_mb, 1024), "cpu_seconds": max(limits.cpu_seconds, 20),
-                                                "wall_seconds": max(limits.wall_seconds, 30.0)})
-        result = run(["/usr/bin/python3", "-I", "-B", "cas.py"], workdir, cas_limits, ro_binds=((cas_site(), SANDBOX_SITE),))
+        write_files(workspace, {"reference.txt": task.answer or "", "answers.json": json.dumps(answers), "cas.py": CAS_SCRIPT})
+        result = run(["/usr/bin/python3", "-I", "-B", "cas.py"], workspace, cas_limits, ro_binds=((cas_site(), SANDBOX_SITE),))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        workspace.close()
     if not result.ok:
-        return [Verdict(False, _error_class(result), f"CAS: {result.stderr[-300:]}", "") for _ in answers]
+        return [Verdict(False, _error_class(result), scrub(f"CAS: {result.stderr[-300:]}"), "") for _ in answers]
     verdicts = []
-    for answer, checked in zip(answers, json.loads(result.stdout)):
-        if checked.get("error"):
+    for original, answer, checked in zip(parsed, answers, json.loads(result.stdout)):
+        if not math_like(original):
+            verdicts.append(Verdict(False, "syntax", scrub(f"not a mathematical expression: {original[:80]!r}"), ""))
+        elif checked.get("error"):
             verdicts.append(Verdict(False, "syntax", f"unparseable answer {answer[:80]!r} ({checked['error']})", ""))
         elif checked["equal"]:
             verdicts.append(Verdict(True, None, f"{answer[:80]!r} equals the reference", checked["canonical"]))

@@ -7,7 +7,7 @@ from schemas.evals import EvalHashConfig
 from schemas.tables import DistilledSft
 from serving.answers import parse_answer
 from serving.demo_tasks import write_demo_inputs
-from serving.distill import run_distill, verified_share
+from serving.distill import reverify_kept, run_distill
 from serving.teachers import FileAnswers, sample_task
 
 
@@ -24,7 +24,10 @@ def test_only_verified_majority_samples_are_kept_and_everything_else_is_accounte
     rejects = {r["reason"]: r["uri"] for r in lake.read("rejects").where("stage = 'distill'").collect()}
     assert set(rejects) == {"eval-overlap", "invalid-task"} and rejects["eval-overlap"].endswith("#leaked-humaneval")
     assert set(report.error_classes) == {"syntax", "runtime", "wrong-answer", "timeout", "memory"}
-    assert report.candidates == sum(report.decisions.values()) == 40 and verified_share(lake) == (report.kept, report.kept)
+    assert report.candidates == sum(report.decisions.values()) == 40 
+
+    checked = reverify_kept(lake, demo_inputs)
+    assert checked.holds() and (checked.kept, checked.verified) == (report.kept, report.kept)
 
     candidates = lake.read("distill_candidates").collect()
     gauss = [c for c in candidates if c["task_id"] == "math-gauss"]
@@ -70,3 +73,29 @@ def test_budgets_bound_calls_to_a_dead_endpoint_and_the_file_teacher_fills_in(tm
 def test_a_teacher_list_cannot_be_empty():
     with pytest.raises(ValueError, match="distill.teachers is empty"):
         DistillConfig(tasks_uri="t.jsonl", teachers=[])
+
+
+def test_kept_samples_verified_fails_for_rows_that_do_not_pass_when_re_run(lake, tmp_path):
+    tasks = tmp_path / "tasks.jsonl"
+    add = Task(task_id="add", kind="code", prompt="add", tests=["assert add(2, 3) == 5"])
+    product = Task(task_id="product", kind="math", prompt="12 * 13?", answer="156")
+    tasks.write_text(add.model_dump_json() + "\n" + product.model_dump_json() + "\n")
+    cfg = DistillConfig(tasks_uri=str(tasks), teachers=[FileTeacher(name="f", path=str(tasks))])
+
+    def row(task_id, tests, candidate):
+        return DistilledSft(task_id=task_id, prompt="p", input_files=[], expected_tests=tests, candidate=[candidate], passed=True,
+                            rationale="r", tool_calls=[], confidence=1.0)
+
+    honest = [row("add", add.tests, "def add(a, b):\n    return a + b\n"), row("product", ["156"], "156")]
+    lake.write(lake.frame("distilled_sft", honest), "distilled_sft", mode="overwrite")
+    assert reverify_kept(lake, cfg).holds()
+
+    forged = honest + [row("add", add.tests, "import sys\nsys.exit(0)\n"), row("add", ["assert True"], "pass\n"),
+                       row("product", ["156"], "157"), row("gone", [], "x")]
+    lake.write(lake.frame("distilled_sft", forged), "distilled_sft", mode="overwrite")
+    checked = reverify_kept(lake, cfg)
+    assert not checked.holds() and (checked.kept, checked.verified) == (6, 2)
+    assert sorted(checked.unverified.values())[0].startswith("expected_tests differ")
+
+    lake.write(lake.frame("distilled_sft", []), "distilled_sft", mode="overwrite")
+    assert not reverify_kept(lake, cfg).holds()  # nothing kept is not a pass

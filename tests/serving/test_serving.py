@@ -1,4 +1,5 @@
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ledgers.lineage import lineage
 from schemas.distill import DistillConfig, EndpointTeacher, Task
 from schemas.serving import BuildSpecConfig
 from schemas.settings import ServingSettings, SlurmSettings, TrainingSettings
-from serving.endpoint import serve
+from serving.endpoint import EndpointConfigError, is_loopback, serve
 from serving.engines import build_settings, no_gpu_reason, plan_engine, record
 from serving.latency import LatencyConfig, gate, sweep
 from serving.teachers import sample_task
@@ -93,5 +94,40 @@ def test_the_local_endpoint_streams_and_the_harness_states_the_length_it_reached
         samples, cost = sample_task(Task(task_id="t", kind="math", prompt="1+1?", answer="2"),
                                     DistillConfig(tasks_uri="-", teachers=[teacher], samples_per_task=3), {})
         assert len(samples) == 3 and cost["calls"] == 3 and cost["failures"] == 0
+    finally:
+        endpoint.close()
+
+
+def test_the_endpoint_refuses_a_non_loopback_bind_without_an_api_key():
+    for host in ("0.0.0.0", "::"):
+        with pytest.raises(EndpointConfigError, match="without an API key"):
+            serve("/no/checkpoint/needed", host=host)
+    with pytest.raises(EndpointConfigError, match="shorter than 16"):
+        serve("/no/checkpoint/needed", host="0.0.0.0", api_key="short")
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
+
+
+def test_with_an_api_key_every_request_must_carry_it(registered, monkeypatch):
+    _, _, ckpt = registered
+    key = "irm-test-key-9d2f61c0b4e8a7"
+    endpoint = serve(ckpt.uri, api_key=key)
+    try:
+        def status(headers: dict) -> int:
+            try:
+                return urllib.request.urlopen(urllib.request.Request(endpoint.base_url + "/models", headers=headers)).status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert status({}) == 401 and status({"Authorization": "Bearer wrong"}) == 401 and status({"Authorization": key}) == 401
+        assert status({"Authorization": f"Bearer {key}"}) == 200
+        monkeypatch.setenv("IRM_TEST_TEACHER_KEY", key)
+        task, cfg = Task(task_id="t", kind="math", prompt="1+1?", answer="2"), dict(model=ckpt.checkpoint_id, max_tokens=2, timeout_s=30,
+                                                                                 system_prompt=False, retries=0)
+        keyed = EndpointTeacher(name="keyed", base_url=endpoint.base_url, api_key_env="IRM_TEST_TEACHER_KEY", **cfg)
+        keyless = EndpointTeacher(name="keyless", base_url=endpoint.base_url, **cfg)
+        samples, cost = sample_task(task, DistillConfig(tasks_uri="-", teachers=[keyed], samples_per_task=3), {})
+        assert len(samples) == 3 and cost["failures"] == 0
+        samples, cost = sample_task(task, DistillConfig(tasks_uri="-", teachers=[keyless], samples_per_task=3, max_calls_per_task=1), {})
+        assert samples == [] and cost["failures"] == 1
     finally:
         endpoint.close()
