@@ -6,6 +6,7 @@ a retried or re-materialized partition never double counts.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -43,7 +44,24 @@ class Conservation:
         return self.records_seen == self.documents + self.rejects
 
 
+class IngestError(RuntimeError):
+    pass
+
+
 def ingest_drop(lake: Lake, drop: Drop, settings: LandingSettings, run_id: str | None = None) -> IngestReport:
+    """Parse and write one drop. Whatever stops it, the ``drops`` ledger gets a row: a failed
+    run leaves ``status=failed`` with the error (and the drop's earlier rows, if any, untouched)
+    before the error is raised, so the run fails visibly and can be retried."""
+    try:
+        report = _ingest(lake, drop, settings, run_id)
+    except Exception as err:
+        record_failed_drop(lake, drop.drop_id, err, drop=drop, run_id=run_id)
+        raise IngestError(f"drop {drop.drop_id}: ingest stopped ({type(err).__name__}: {str(err)[:300]}); "
+                          "the drops ledger says failed; re-execute the partition to retry") from err
+    return report
+
+
+def _ingest(lake: Lake, drop: Drop, settings: LandingSettings, run_id: str | None) -> IngestReport:
     where = f"drop_id = '{drop.drop_id}'"
     parsed = parse_drop(lake.spark, drop, settings).persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -66,6 +84,24 @@ def ingest_drop(lake: Lake, drop: Drop, settings: LandingSettings, run_id: str |
     )
     writes.append(lake.merge(lake.frame("drops", [ledger_row]), "drops", keys=["drop_id"], run_id=run_id, partition=drop.drop_id))
     return IngestReport(drop, records_seen, writes[0].rows, dict(sorted(by_reason.items())), writes)
+
+
+def record_failed_drop(lake: Lake, drop_id: str, error: BaseException | str, drop: Drop | None = None, run_id: str | None = None) -> None:
+    """The ledger row of a drop whose run stopped: ``status=failed``, the error, zero counts.
+    ``drop`` is None when the drop could not even be found again in the landing zone."""
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    row = IngestedDrop(
+        drop_id=drop_id, name=drop.name if drop else drop_id, kind=drop.kind if drop else "unknown",
+        sha256=drop.sha256 if drop else "", files=len(drop.files) if drop else 0, bytes=drop.total_bytes if drop else 0,
+        records_seen=0, documents=0, rejects=0,
+        landed_at=drop.landed_at if drop else dt.datetime.now(dt.timezone.utc), status="failed", error=message[:2000],
+    )
+    lake.merge(lake.frame("drops", [row]), "drops", keys=["drop_id"], run_id=run_id, partition=drop_id)
+
+
+def drop_status(lake: Lake, drop_id: str) -> tuple[str, str | None] | None:
+    rows = lake.read("drops").where(F.col("drop_id") == drop_id).select("status", "error").collect()
+    return (rows[0]["status"], rows[0]["error"]) if rows else None
 
 
 def drop_conservation(lake: Lake, drop_id: str) -> Conservation:

@@ -65,6 +65,8 @@ class IngestedDrop(BaseModel):
     documents: int
     rejects: int
     landed_at: dt.datetime
+    status: str = Field("ingested", description="ingested, or failed: the run stopped before the drop's rows were written; retry it")
+    error: Optional[str] = Field(default=None, description="what stopped a failed run")
 
 
 class DocumentClean(BaseModel):
