@@ -43,7 +43,8 @@ def _markdown_counts(counts: dict[str, int], key: str) -> str:
     group_name="ingest",
     kinds={"spark", "delta"},
     check_specs=[AssetCheckSpec("records_conserved", asset="raw_documents", blocking=True,
-                                description="raw_documents + rejects = records seen, for this drop")],
+                                description="raw_documents + rejects = records seen, every file of the drop accounted, "
+                                            "ledger row present and ingested, for this drop")],
     description="Documents of each landing drop (one partition per drop); bad records go to `rejects` with a reason.",
 )
 def raw_documents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
@@ -74,8 +75,10 @@ def raw_documents(context: AssetExecutionContext, spark: SparkResource, lake: La
             check_name="records_conserved",
             passed=held.holds,
             severity=AssetCheckSeverity.ERROR,
-            metadata={"records_seen": held.records_seen, "documents": held.documents, "rejects": held.rejects},
-            description=f"{held.documents} documents + {held.rejects} rejects vs {held.records_seen} records seen",
+            metadata={"records_seen": held.records_seen, "documents": held.documents, "rejects": held.rejects,
+                      "files": held.files, "files_accounted": held.files_accounted, "ledger_status": str(held.status)},
+            description=f"{held.documents} documents + {held.rejects} rejects vs {held.records_seen} records seen; "
+                        f"{held.files_accounted} of {held.files} files accounted",
         )],
     )
 

@@ -62,6 +62,7 @@ class IngestedDrop(BaseModel):
     files: int
     bytes: int
     records_seen: int
+    files_accounted: int = Field(0, description="files of the drop that produced at least one document or reject (must equal files)")
     documents: int
     rejects: int
     landed_at: dt.datetime
