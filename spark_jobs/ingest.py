@@ -179,6 +179,8 @@ def _jsonl_record(drop: Drop, file_no: int, line_no: int, raw: bytes, settings: 
         return {**base, "reason": "malformed-json", "detail": f"{err.msg} at column {err.colno}"}
     except RecursionError:
         return {**base, "reason": "too-deeply-nested", "detail": "JSON nesting exceeds the parser's recursion limit"}
+    except ValueError as err:
+        return {**base, "reason": "malformed-json", "detail": str(err)[:300]}
     if not isinstance(record, dict):
         return {**base, "reason": "malformed-json", "detail": f"a JSON {type(record).__name__}, expected an object"}
     text = record.get("text")
@@ -221,6 +223,21 @@ def _parquet_row(base: dict, record: dict, text_kind: str | None, text_type, set
                      _opt_str(record, "license"), settings.max_document_bytes)
 
 
+def _rows_of(batch: pa.RecordBatch) -> Iterator[dict | Exception]:
+    """The batch's rows as dicts; a row Python cannot represent (a timestamp past year 9999, say)
+    comes out as its exception, so only that row is rejected."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except (ValueError, OverflowError, pa.ArrowException):
+        pass
+    for i in range(batch.num_rows):
+        try:
+            yield batch.slice(i, 1).to_pylist()[0]
+        except (ValueError, OverflowError, pa.ArrowException) as err:
+            yield err
+
+
 def parse_parquet(drop: Drop, file_no: int, settings: LandingSettings) -> Iterator[dict]:
     """One record per row, read row group by row group: a row group that cannot be decoded is one
     ``unreadable-row-group`` reject per row it holds (the footer says how many), and the next
@@ -248,10 +265,14 @@ def parse_parquet(drop: Drop, file_no: int, settings: LandingSettings) -> Iterat
                 yield {"file_no": file_no, "record_no": row, "uri": f"{drop.name}#row{row}", "source": drop.name,
                        "reason": "unreadable-row-group", "detail": detail}
             continue
-        records = (r for b in batches for r in b.to_pylist()) if batches is not None else ({} for _ in range(group_rows))
+        records = (r for b in batches for r in _rows_of(b)) if batches is not None else ({} for _ in range(group_rows))
         for record in records:
             row += 1
-            base = {"file_no": file_no, "record_no": row, "uri": f"{drop.name}#row{row}", "source": _opt_str(record, "source") or drop.name}
+            base = {"file_no": file_no, "record_no": row, "uri": f"{drop.name}#row{row}", "source": drop.name}
+            if isinstance(record, Exception):
+                yield {**base, "reason": "unreadable-row", "detail": f"{type(record).__name__}: {str(record)[:300]}"}
+                continue
+            base["source"] = _opt_str(record, "source") or drop.name
             yield _parquet_row(base, record, text_kind, text_type, settings)
     if row == 0:
         yield {**unreadable, "reason": "empty-file", "detail": f"the Parquet file holds no row; columns are {names}"}

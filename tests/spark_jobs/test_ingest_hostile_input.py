@@ -45,6 +45,8 @@ HOSTILE_LINES = [
     '{"text": "valid surrogate pair \\ud83d\\ude00"}',             # L11
     '{"text": null}',                                              # L12
     '"just a string"',                                             # L13
+    '{"text": "big number", "n": ' + "9" * 5_000 + "}",            # L14 past Python's int digit limit
+    '{"text": "still read after all of that"}',                    # L15
 ]
 
 
@@ -57,7 +59,8 @@ def test_hostile_jsonl_lines_are_each_one_document_or_one_reject(spark, settings
     assert seen == len(HOSTILE_LINES)
     reasons = {int(uri.split("#L")[1]): r["reason"] for uri, r in rejects.items()}
     assert reasons == {2: "too-deeply-nested", 3: "too-large", 4: "invalid-unicode", 5: "invalid-unicode", 6: "missing-text",
-                       7: "binary-content", 8: "too-large", 10: "blank-line", 12: "missing-text", 13: "malformed-json"}
+                       7: "binary-content", 8: "too-large", 10: "blank-line", 12: "missing-text", 13: "malformed-json",
+                       14: "malformed-json"}
     assert docs["h.jsonl#L1"]["text"] == "first line after a byte order mark"
     assert docs["h.jsonl#L9"]["text"] == "windows line end"
     assert docs["h.jsonl#L11"]["text"].endswith("\U0001F600")
@@ -125,6 +128,10 @@ def test_parquet_without_usable_text_is_one_reject_per_row(spark, settings):
     assert sorted(r["reason"] for r in rejects.values()) == ["invalid-utf8", "missing-text"]
     seen, docs, rejects = _parse(spark, landing, "none.parquet", settings.landing)
     assert [r["reason"] for r in rejects.values()] == ["empty-file"]
+    far = pa.array([0, 2_534_023_008_000 * 10**6, 0], pa.timestamp("us"))  # a path column Python cannot hold in one row
+    pq.write_table(pa.table({"text": ["a doc", "b doc", "c doc"], "path": far}), landing / "far.parquet")
+    seen, docs, rejects = _parse(spark, landing, "far.parquet", settings.landing)
+    assert (seen, len(docs), [(u, r["reason"]) for u, r in rejects.items()]) == (3, 2, [("far.parquet#row2", "unreadable-row")])
 
 
 def test_a_damaged_parquet_row_group_rejects_its_rows_and_the_other_groups_load(spark, settings):
