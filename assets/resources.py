@@ -80,17 +80,21 @@ class LakeResource(ConfigurableResource):
     landing_root: str = "landing"
     settle_seconds: float = 5.0
     max_document_bytes: int = 8 * 1024 * 1024
+    max_line_bytes: int = 64 * 1024 * 1024
+    max_retries: int = 3
 
     @classmethod
     def from_settings(cls, lake: LakeSettings, landing: LandingSettings) -> "LakeResource":
         return cls(root=lake.root, storage_options_json=secret_env(STORAGE_OPTIONS_ENV, lake.storage_options), landing_root=landing.root,
-                   settle_seconds=landing.settle_seconds, max_document_bytes=landing.max_document_bytes)
+                   settle_seconds=landing.settle_seconds, max_document_bytes=landing.max_document_bytes,
+                   max_line_bytes=landing.max_line_bytes, max_retries=landing.max_retries)
 
     def lake_settings(self) -> LakeSettings:
         return LakeSettings(root=self.root, storage_options=_json_map(self.storage_options_json, "storage_options_json"))
 
     def landing_settings(self) -> LandingSettings:
-        return LandingSettings(root=self.landing_root, settle_seconds=self.settle_seconds, max_document_bytes=self.max_document_bytes)
+        return LandingSettings(root=self.landing_root, settle_seconds=self.settle_seconds, max_document_bytes=self.max_document_bytes,
+                               max_line_bytes=self.max_line_bytes, max_retries=self.max_retries)
 
     @property
     def landing_path(self) -> Path:

@@ -18,12 +18,10 @@ from schemas.splits import SplitConfig
 
 class DecontaminationRunConfig(Config):
     mode: Literal["remove", "redact"] = "remove"
-    common_ngram_documents: int = 50
     common_ngram_items: int = 20
 
     def to_config(self) -> DecontaminationConfig:
-        return DecontaminationConfig(mode=self.mode, common_ngram_documents=self.common_ngram_documents,
-                                     common_ngram_items=self.common_ngram_items)
+        return DecontaminationConfig(mode=self.mode, common_ngram_items=self.common_ngram_items)
 
 
 @asset(
@@ -48,34 +46,41 @@ class SplitRunConfig(Config):
     val: float = 0.02
     test: float = 0.02
     seed: str = "irm-splits-v1"
+    family_jaccard: float = 0.5
 
     def to_config(self) -> SplitConfig:
-        return SplitConfig(ratios={"train": self.train, "val": self.val, "test": self.test}, seed=self.seed)
+        return SplitConfig(ratios={"train": self.train, "val": self.val, "test": self.test}, seed=self.seed,
+                           family_jaccard=self.family_jaccard)
 
 
 @asset(
     deps=[decontaminated_documents], group_name="training_data", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[
         AssetCheckSpec("zero_leaks", asset="splits", blocking=True,
-                       description="no repository, near-duplicate cluster or family has documents in two splits"),
+                       description="no repository, near-duplicate cluster or family has documents in two splits, and no "
+                                   "pair of documents at Jaccard ≥ family_jaccard sits in two splits"),
         AssetCheckSpec("records_conserved", asset="splits", blocking=True,
                        description="every decontaminated document has exactly one split"),
     ],
-    description="train/val/test per document, by a seeded hash of its family (near-duplicate cluster joined with repository).",
+    description="train/val/test per document, by a seeded hash of its family (repository, dedup cluster and "
+                "near-duplicates at family_jaccard, joined).",
 )
 def splits(context: AssetExecutionContext, config: SplitRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
-    report = run_splits(the_lake, config.to_config(), run_id=context.run_id)
-    leaks = split_leaks(the_lake)
-    documents, assigned = splits_conservation(the_lake)
+    cfg = config.to_config()
+    report = run_splits(the_lake, cfg, run_id=context.run_id)
+    leaks = split_leaks(the_lake, cfg)
+    documents, assigned, missing, stray = splits_conservation(the_lake)
     table = "| bucket | split | documents | bytes |\n|---|---|---|---|\n" + "\n".join(
         f"| {b} | {s} | {d} | {n} |" for (b, s), (d, n) in report.extra["per_bucket_split"].items())
     return audited(context, the_lake, report.writes, MaterializeResult(
         metadata={"dagster/row_count": report.kept, "families": report.extra["families"],
+                  "near_duplicate_pairs": report.extra["near_duplicate_pairs"],
                   "per_bucket_split": MetadataValue.md(table), "ratios": MetadataValue.json(report.extra["ratios"]),
                   "table_versions": MetadataValue.json({w.table: w.version for w in report.writes})},
         check_results=[
             AssetCheckResult(check_name="zero_leaks", passed=not any(leaks.values()), metadata={f"straddling_{k}": v for k, v in leaks.items()}),
-            AssetCheckResult(check_name="records_conserved", passed=documents == assigned,
-                             metadata={"decontaminated_documents": documents, "with_a_split": assigned}),
+            AssetCheckResult(check_name="records_conserved", passed=documents == assigned and not missing and not stray,
+                             metadata={"decontaminated_documents": documents, "with_a_split": assigned,
+                                       "without_a_split": missing, "stray_or_duplicate_rows": stray}),
         ]))

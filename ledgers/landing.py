@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,28 @@ def _kind_of(path: Path) -> tuple[str, str | None] | None:
 
 
 def _walk(root: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in VCS_DIRS)
-        files.extend(Path(dirpath) / f for f in filenames)
+    """Every entry of a tree that is not a folder to descend: files, and links of any kind
+    (a link to a folder is listed, not followed, so it reaches ``rejects`` as a symlink).
+    A folder that cannot be listed is listed itself, and becomes an ``unreadable-file`` reject."""
+    files: list[Path] = []
+
+    def unlisted(err: OSError) -> None:
+        if err.filename and Path(err.filename) != root:
+            files.append(Path(err.filename))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unlisted):
+        here = Path(dirpath)
+        files.extend(here / d for d in dirnames if d not in VCS_DIRS and (here / d).is_symlink())
+        dirnames[:] = sorted(d for d in dirnames if d not in VCS_DIRS and not (here / d).is_symlink())
+        files.extend(here / f for f in filenames)
     return sorted(files)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except OSError:
+        return None
 
 
 def list_candidates(landing: Path) -> tuple[list[Candidate], list[str]]:
@@ -76,11 +94,11 @@ def list_candidates(landing: Path) -> tuple[list[Candidate], list[str]]:
             skipped.append(f"{entry.name}: not a drop (expected a folder, *.jsonl[.gz|.zst], *.ndjson[...] or *.parquet)")
             continue
         files = _walk(entry) if kind[0] == "tree" else [entry]
-        stats = [(f, f.lstat()) for f in files]
-        signature = hashlib.sha256(
-            "\n".join(f"{f.relative_to(landing)}\0{s.st_size}\0{s.st_mtime_ns}" for f, s in stats).encode()
-        ).hexdigest()
-        newest = max((s.st_mtime for _, s in stats), default=entry.stat().st_mtime)
+        stats = [(f, _stat(f)) for f in files]
+        signature = hashlib.sha256(b"\n".join(
+            os.fsencode(f.relative_to(landing)) + (f"\0{s.st_size}\0{s.st_mtime_ns}" if s else "\0gone").encode()
+            for f, s in stats)).hexdigest()
+        newest = max((s.st_mtime for _, s in stats if s), default=entry.stat().st_mtime)
         candidates.append(Candidate(entry.name, entry, kind[0], kind[1], signature, newest))
     return candidates, skipped
 
@@ -100,6 +118,28 @@ def _nearest_license(rel: Path, licenses: dict[Path, str]) -> str | None:
     return None
 
 
+def _tree_entry(path: Path, rel: Path) -> tuple[DropFile, bytes]:
+    """The file's listing and the bytes that stand for its content in the drop's hash. Nothing
+    that is not a regular file is opened (reading a FIFO would block the sensor forever)."""
+    raw_name = os.fsencode(rel)
+    name = raw_name.decode("utf-8", "backslashreplace")
+    st = _stat(path)
+    if st is None:
+        return DropFile(relpath=name, size=0, unread="unreadable-file"), b"gone"
+    if stat.S_ISLNK(st.st_mode):
+        return DropFile(relpath=name, size=st.st_size, symlink=True), hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest().encode()
+    if stat.S_ISDIR(st.st_mode):
+        return DropFile(relpath=name, size=0, unread="unreadable-file"), b"unlisted-folder"
+    if not stat.S_ISREG(st.st_mode):
+        return DropFile(relpath=name, size=0, unread="not-a-regular-file"), f"mode {st.st_mode:o}".encode()
+    if name != os.fsdecode(raw_name):
+        return DropFile(relpath=name, size=st.st_size, unread="undecodable-file-name"), f"{st.st_size}:{st.st_mtime_ns}".encode()
+    try:
+        return DropFile(relpath=name, size=st.st_size), _file_sha256(path).encode()
+    except OSError as err:
+        return DropFile(relpath=name, size=st.st_size, unread="unreadable-file"), f"{err.errno}".encode()
+
+
 def describe(candidate: Candidate) -> Drop:
     """Hash the drop's content and list its files (with license hints for a tree)."""
     root = candidate.path
@@ -109,15 +149,13 @@ def describe(candidate: Candidate) -> Drop:
         licenses: dict[Path, str] = {}
         for rel in rels:
             if LICENSE_NAMES.match(rel.name) and rel.parent not in licenses:
-                licenses[rel.parent] = str(rel)
+                licenses[rel.parent] = os.fsencode(rel).decode("utf-8", "backslashreplace")
         digest = hashlib.sha256()
         files = []
         for path, rel in zip(paths, rels):
-            is_link = path.is_symlink()
-            size = path.lstat().st_size
-            content = hashlib.sha256(os.readlink(path).encode()).hexdigest() if is_link else _file_sha256(path)
-            digest.update(f"{rel}\0{size}\0{content}\n".encode())
-            files.append(DropFile(relpath=str(rel), size=size, license_hint=_nearest_license(rel, licenses), symlink=is_link))
+            entry, content = _tree_entry(path, rel)
+            digest.update(os.fsencode(rel) + f"\0{entry.size}\0".encode() + content + b"\n")
+            files.append(entry.model_copy(update={"license_hint": _nearest_license(rel, licenses)}))
         sha = digest.hexdigest()
     else:
         sha = _file_sha256(root)

@@ -10,7 +10,7 @@ from ledgers.curation import StageReport
 from ledgers.lake import Lake
 from schemas.dedup import MinHashConfig
 from schemas.splits import SplitConfig
-from spark_jobs.splits import families, leaking_families, split_of
+from spark_jobs.splits import families, family_signatures, leaking_families, near_duplicate_pairs, split_of, straddling_pairs
 
 
 def _with_relations(lake: Lake, docs: DataFrame) -> DataFrame:
@@ -21,11 +21,19 @@ def _with_relations(lake: Lake, docs: DataFrame) -> DataFrame:
             .join(dedup, "doc_id", "left"))
 
 
+def family_pairs(lake: Lake, cfg: SplitConfig, dedup: MinHashConfig | None = None) -> DataFrame:
+    """Near-duplicate pairs ``(src, dst, est_jaccard)`` among decontaminated documents at ``cfg.family_jaccard``."""
+    minhash = cfg.family_minhash(dedup)
+    sigs = family_signatures(lake.read("decontaminated_documents").select("doc_id", "text"), minhash)
+    return near_duplicate_pairs(sigs, minhash, cfg.family_max_bucket)
+
+
 def run_splits(lake: Lake, cfg: SplitConfig, components: MinHashConfig | None = None, run_id: str | None = None) -> StageReport:
     components = components or MinHashConfig()
+    pairs = family_pairs(lake, cfg, components).localCheckpoint()
     docs = _with_relations(lake, lake.read("decontaminated_documents").select("doc_id", "domain", "bucket", "bytes")).localCheckpoint()
     fams = families(docs.select("doc_id", "repo", "minhash_cluster", "cluster_size"),
-                    components.single_task_max_edges, components.max_cc_iterations)
+                    components.single_task_max_edges, components.max_cc_iterations, near_pairs=pairs)
     rows = docs.join(fams, "doc_id").withColumn("split", split_of(F.col("family"), cfg))
     write = lake.write(rows, "splits", mode="overwrite", run_id=run_id)
     written = lake.read("splits", version=write.version)
@@ -33,15 +41,27 @@ def run_splits(lake: Lake, cfg: SplitConfig, components: MinHashConfig | None = 
            written.groupBy("bucket", "split").agg(F.count("*").alias("documents"), F.sum("bytes").alias("bytes")).collect()}
     family_count = written.select("family").distinct().count()
     return StageReport(docs.count(), write.rows, {}, [write],
-                       {"per_bucket_split": dict(sorted(per.items())), "families": family_count, "ratios": cfg.ratios})
+                       {"per_bucket_split": dict(sorted(per.items())), "families": family_count, "ratios": cfg.ratios,
+                        "near_duplicate_pairs": pairs.count()})
 
 
-def split_leaks(lake: Lake) -> dict[str, int]:
-    """Repositories, near-duplicate clusters and families found in more than one split (all must be 0)."""
+def split_leaks(lake: Lake, cfg: SplitConfig | None = None, dedup: MinHashConfig | None = None) -> dict[str, int]:
+    """Repositories, near-duplicate clusters and families found in more than one split, and
+    near-duplicate pairs (at ``family_jaccard``, recomputed from the texts, not read from the
+    families) whose documents sit in different splits. All must be 0."""
+    cfg = cfg or SplitConfig()
     assigned = _with_relations(lake, lake.read("splits").select("doc_id", "family", "split"))
-    return {key: leaking_families(assigned, key).count() for key in ("repo", "minhash_cluster", "family")}
+    leaks = {key: leaking_families(assigned, key).count() for key in ("repo", "minhash_cluster", "family")}
+    leaks["near_duplicate_pair"] = straddling_pairs(family_pairs(lake, cfg, dedup), lake.read("splits").select("doc_id", "split")).count()
+    return leaks
 
 
-def splits_conservation(lake: Lake) -> tuple[int, int]:
-    """(decontaminated documents, documents with a split) as the tables hold them now."""
-    return lake.read("decontaminated_documents").count(), lake.read("splits").count()
+def splits_conservation(lake: Lake) -> tuple[int, int, int, int]:
+    """(decontaminated documents, split rows, decontaminated documents without a split, split rows
+    that are not one distinct decontaminated document) as the tables hold them now. Equal counts
+    alone could hide a lost document behind a duplicated one, so ids are compared too."""
+    docs = lake.read("decontaminated_documents").select("doc_id")
+    assigned = lake.read("splits").select("doc_id")
+    missing = docs.join(assigned, "doc_id", "left_anti").count()
+    stray = assigned.join(docs, "doc_id", "left_anti").count() + (assigned.count() - assigned.distinct().count())
+    return docs.count(), assigned.count(), missing, stray

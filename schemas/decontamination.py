@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class DecontaminationConfig(BaseModel):
+    """What counts as a leak. Commonness is measured on the benchmark side only: a benchmark item
+    pasted into a hundred training documents is a hundred leaks, not boilerplate."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_corpus_side_commonness(cls, data):
+        if isinstance(data, dict) and "common_ngram_documents" in data:
+            raise ValueError("decontamination.common_ngram_documents is not a setting: an n-gram in many training documents "
+                             "is a widely copied benchmark item, which must be caught; only common_ngram_items "
+                             "(n-grams shared by many benchmark items) marks boilerplate")
+        return data
+
     mode: Literal["remove", "redact"] = Field(
         "remove", description="remove a contaminated document, or cut the overlapping word spans out of it")
-    common_ngram_documents: int = Field(
-        50, ge=1, description="an n-gram found in more training documents than this is boilerplate (a license "
-                              "header, an import block), not a leak, and does not count")
     common_ngram_items: int = Field(
         20, ge=1, description="an n-gram shared by more benchmark items than this is part of the benchmark's "
                               "template (an instruction line), and does not count")

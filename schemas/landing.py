@@ -15,6 +15,8 @@ class DropFile(BaseModel):
     size: int
     license_hint: Optional[str] = Field(default=None, description="nearest LICENSE/COPYING file, relative to the drop")
     symlink: bool = False
+    unread: Optional[str] = Field(
+        default=None, description="why the file is not read (a reject reason): a symlink, not a regular file, an undecodable name")
 
 
 class Drop(BaseModel):

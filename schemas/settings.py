@@ -84,6 +84,11 @@ class LandingSettings(BaseModel):
     settle_seconds: float = Field(5.0, ge=0, description="a drop is picked up once no file in it changed for this long")
     max_document_bytes: int = Field(8 * 1024 * 1024, ge=1, description="larger records are rejected as too-large")
     batch_rows: int = Field(1024, ge=1, description="rows per Arrow batch while parsing a drop")
+    max_line_bytes: int = Field(
+        64 * 1024 * 1024, ge=1,
+        description="a JSONL line longer than this is rejected as too-large without being held in memory "
+                    "(JSON escapes can make a line several times its text, so keep it above max_document_bytes)")
+    max_retries: int = Field(3, ge=0, description="times the landing sensor re-requests a drop whose last run failed")
 
     @property
     def path(self) -> Path:

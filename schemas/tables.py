@@ -64,9 +64,12 @@ class IngestedDrop(BaseModel):
     files: int
     bytes: int
     records_seen: int
+    files_accounted: int = Field(0, description="files of the drop that produced at least one document or reject (must equal files)")
     documents: int
     rejects: int
     landed_at: dt.datetime
+    status: str = Field("ingested", description="ingested, or failed: the run stopped before the drop's rows were written; retry it")
+    error: Optional[str] = Field(default=None, description="what stopped a failed run")
 
 
 class DocumentClean(BaseModel):

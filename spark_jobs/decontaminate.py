@@ -1,9 +1,10 @@
 """Decontamination: which training documents share counted n-grams with which benchmark items.
 
 Document n-grams are hashed exactly like the benchmark's (``eval_ngrams``) and joined with the
-benchmark hashes, which are small next to the corpus and are broadcast. Two kinds of shared
-n-grams do not count: ones in too many training documents (boilerplate) and ones in too many
-benchmark items (the benchmark's own template).
+benchmark hashes, which are small next to the corpus and are broadcast. Commonness is counted
+on the benchmark side only: an n-gram shared by many benchmark items is the benchmark's own
+template (an instruction line) and does not count, but one found in many training documents
+still counts, because a benchmark item copied into many places is exactly the leak to remove.
 """
 
 from __future__ import annotations
@@ -20,15 +21,12 @@ from spark_jobs.eval_ngrams import positioned_ngram_hashes, word_spans
 
 def counted_hits(docs: DataFrame, evals: DataFrame, n: int, cfg: DecontaminationConfig) -> DataFrame:
     """``(doc_id, words, pos, ngram_hash)`` for every document n-gram that is a benchmark n-gram
-    and counts (not common in the corpus, not part of a benchmark template)."""
-    eval_grams = evals.groupBy("ngram_hash").agg(F.count("*").alias("items"))
+    and counts (is not part of a benchmark template: in at most ``common_ngram_items`` items).
+    How many training documents hold it plays no part."""
+    counted = (evals.select("benchmark", "item_id", "ngram_hash").distinct().groupBy("ngram_hash")
+               .agg(F.count("*").alias("items")).where(F.col("items") <= cfg.common_ngram_items).select("ngram_hash"))
     grams = positioned_ngram_hashes(docs, ["doc_id"], n)
-    matched = grams.join(F.broadcast(eval_grams), "ngram_hash")
-    doc_freq = matched.groupBy("ngram_hash").agg(F.countDistinct("doc_id").alias("documents"))
-    counted = (doc_freq.join(eval_grams, "ngram_hash")
-               .where((F.col("documents") <= cfg.common_ngram_documents) & (F.col("items") <= cfg.common_ngram_items))
-               .select("ngram_hash"))
-    return matched.join(counted, "ngram_hash").select("doc_id", "words", "pos", "ngram_hash")
+    return grams.join(F.broadcast(counted), "ngram_hash").select("doc_id", "words", "pos", "ngram_hash")
 
 
 def contamination_pairs(hits: DataFrame, evals: DataFrame, cfg: DecontaminationConfig) -> DataFrame:

@@ -1,7 +1,10 @@
 """Leak-sealed splits: a document's split is decided by its family, never by the document alone.
 
 A family is a connected component of the graph that joins documents sharing a near-duplicate
-cluster or a repository. Its key is the smallest node, with clusters ranked before repositories
+cluster or a repository, and documents that are near-duplicates of each other at the looser
+``family_jaccard`` (dedup keeps one document per cluster, so clusters alone join almost nothing
+among the documents that reach the splits; a 0.6-similar rewrite of a test document is exactly
+what must not sit in train). Its key is the smallest node, with clusters ranked before repositories
 before documents, so a family reads as ``cluster:<id>``, ``repo:<name>`` or ``doc:<id>``. The
 split is a seeded hash of that key, so everything in a family lands in the same split in every
 bucket, and the assignment never changes unless the family or the seed does.
@@ -9,11 +12,17 @@ bucket, and the assignment never changes unless the family or the seed does.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from schemas.dedup import MinHashConfig
 from schemas.splits import SPLITS, SplitConfig
 from spark_jobs.dedup import graph_components
+from spark_jobs.minhash import band_keys, permutations, signatures
 
 _RANK = {"cluster": "1", "repo": "2", "doc": "3"}
 
@@ -22,19 +31,75 @@ def _node(kind: str, key: Column) -> Column:
     return F.concat(F.lit(f"{_RANK[kind]}{kind}:"), key)
 
 
-def family_edges(docs: DataFrame) -> DataFrame:
-    """``(src, dst)`` from each document to its repository and to its near-duplicate cluster
-    (only clusters with more than one member: a singleton cluster joins nothing)."""
+FAMILY_SIGNATURES = "doc_id string, signature array<int>, band_keys array<bigint>"
+
+
+def family_signatures(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
+    """``(doc_id, signature, band_keys)`` of every document with at least one shingle, from the
+    same vectorized MinHash as dedup, banded for ``cfg.threshold``."""
+    bands, rows = cfg.bands_rows
+    cfg_json = cfg.model_dump_json()
+
+    def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        local = MinHashConfig.model_validate_json(cfg_json)
+        perms = permutations(local)
+        for batch in batches:
+            sig, has = signatures(batch.column("text"), local, perms)
+            keys = band_keys(sig, bands, rows)
+            out = pa.RecordBatch.from_arrays([
+                batch.column("doc_id"),
+                pa.FixedSizeListArray.from_arrays(pa.array(sig.view(np.int32).ravel()), local.num_perm).cast(pa.list_(pa.int32())),
+                pa.FixedSizeListArray.from_arrays(pa.array(keys.ravel()), bands).cast(pa.list_(pa.int64())),
+            ], names=["doc_id", "signature", "band_keys"])
+            yield out.filter(pa.array(has))
+
+    return docs.select("doc_id", "text").mapInArrow(compute, FAMILY_SIGNATURES)
+
+
+_AGREEMENT = "aggregate(zip_with({a}, {b}, (x, y) -> IF(x = y, 1, 0)), 0, (acc, v) -> acc + v)"
+
+
+def near_duplicate_pairs(sigs: DataFrame, cfg: MinHashConfig, max_bucket: int) -> DataFrame:
+    """``(src, dst, est_jaccard)`` with ``src < dst``: documents sharing an LSH bucket whose
+    signatures agree on at least ``cfg.threshold`` of the slots. Buckets of up to ``max_bucket``
+    documents are compared all pairs; a larger bucket links each member to its smallest one."""
+    buckets = sigs.select("doc_id", "signature", F.posexplode("band_keys").alias("band", "key"))
+    sized = buckets.withColumn("_size", F.count("*").over(Window.partitionBy("band", "key"))).where("_size > 1")
+    small = sized.where(F.col("_size") <= max_bucket)
+    a, b = small.alias("a"), small.alias("b")
+    all_pairs = (a.join(b, (F.col("a.band") == F.col("b.band")) & (F.col("a.key") == F.col("b.key")) & (F.col("a.doc_id") < F.col("b.doc_id")))
+                 .select(F.col("a.doc_id").alias("src"), F.col("b.doc_id").alias("dst"),
+                         F.col("a.signature").alias("sa"), F.col("b.signature").alias("sb")))
+    first = Window.partitionBy("band", "key").orderBy("doc_id")
+    stars = (sized.where(F.col("_size") > max_bucket)
+             .withColumn("src", F.first("doc_id").over(first)).withColumn("sa", F.first("signature").over(first))
+             .where(F.col("src") != F.col("doc_id"))
+             .select("src", F.col("doc_id").alias("dst"), "sa", F.col("signature").alias("sb")))
+    agreement = F.expr(_AGREEMENT.format(a="sa", b="sb")) / F.lit(cfg.num_perm)
+    return (all_pairs.unionByName(stars).dropDuplicates(["src", "dst"])
+            .select("src", "dst", agreement.alias("est_jaccard"))
+            .where(F.col("est_jaccard") >= cfg.threshold))
+
+
+def family_edges(docs: DataFrame, near_pairs: DataFrame | None = None) -> DataFrame:
+    """``(src, dst)`` from each document to its repository, to its near-duplicate cluster (only
+    clusters with more than one member: a singleton cluster joins nothing) and to each document
+    it is a near-duplicate of at the family threshold (``near_pairs``)."""
     doc = _node("doc", F.col("doc_id"))
     to_repo = docs.where(F.col("repo").isNotNull()).select(doc.alias("src"), _node("repo", F.col("repo")).alias("dst"))
     to_cluster = (docs.where(F.col("cluster_size") > 1)
                   .select(doc.alias("src"), _node("cluster", F.col("minhash_cluster")).alias("dst")))
-    return to_repo.unionByName(to_cluster)
+    edges = to_repo.unionByName(to_cluster)
+    if near_pairs is not None:
+        edges = edges.unionByName(near_pairs.select(_node("doc", F.col("src")).alias("src"), _node("doc", F.col("dst")).alias("dst")))
+    return edges
 
 
-def families(docs: DataFrame, single_task_max_edges: int = 2_000_000, max_iterations: int = 40) -> DataFrame:
-    """``(doc_id, family)`` for ``docs(doc_id, repo, minhash_cluster, cluster_size)``."""
-    edges = family_edges(docs).localCheckpoint()
+def families(docs: DataFrame, single_task_max_edges: int = 2_000_000, max_iterations: int = 40,
+             near_pairs: DataFrame | None = None) -> DataFrame:
+    """``(doc_id, family)`` for ``docs(doc_id, repo, minhash_cluster, cluster_size)``, joined
+    further by ``near_pairs(src, dst)`` when given."""
+    edges = family_edges(docs, near_pairs).localCheckpoint()
     components = graph_components(edges, single_task_max_edges, max_iterations)
     doc = _node("doc", F.col("doc_id"))
     return (docs.select("doc_id", doc.alias("node")).join(components, "node", "left")
@@ -55,3 +120,10 @@ def leaking_families(assignments: DataFrame, key: str) -> DataFrame:
     """Values of ``key`` (repo, minhash_cluster, family) whose documents sit in more than one split."""
     return (assignments.where(F.col(key).isNotNull()).groupBy(key)
             .agg(F.countDistinct("split").alias("splits")).where(F.col("splits") > 1))
+
+
+def straddling_pairs(pairs: DataFrame, assignments: DataFrame) -> DataFrame:
+    """Near-duplicate pairs whose two documents sit in different splits (``assignments(doc_id, split)``)."""
+    left = assignments.select(F.col("doc_id").alias("src"), F.col("split").alias("src_split"))
+    right = assignments.select(F.col("doc_id").alias("dst"), F.col("split").alias("dst_split"))
+    return pairs.join(left, "src").join(right, "dst").where(F.col("src_split") != F.col("dst_split"))

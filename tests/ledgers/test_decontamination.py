@@ -6,6 +6,7 @@ from ledgers.decontamination import DecontaminationError, decontamination_conser
 from ledgers.evals import load_items, run_eval_hashes
 from schemas.decontamination import DecontaminationConfig
 from schemas.evals import EvalHashConfig
+from spark_jobs.eval_ngrams import word_ngram_hashes
 from tests.corpus import doc_id, write_curated
 
 WORDS = ("river stone lantern orbit quartz meadow signal harbor velvet cobalt summit thread ember canyon "
@@ -66,18 +67,38 @@ def test_redaction_cuts_the_leaked_spans_and_leaves_nothing_to_find(lake, humane
     assert report.kept == len(docs) and report.extra["redacted_documents"] == 10
     redacted = {r["doc_id"]: r for r in lake.read("decontaminated_documents").where("redacted_ngrams > 0").collect()}
     assert set(redacted) == dirty
-    assert all("[eval-redacted]" in r["text"] and r["text"].startswith(filler(k, 300)[:50]) is not None for k, r in enumerate(redacted.values()))
+    original = {doc_id(d["text"]): d["text"] for d in docs}
+    assert all("[eval-redacted]" in r["text"] and r["text"][:50] == original[i][:50] and len(r["text"]) < len(original[i])
+               for i, r in redacted.items())
     # the redacted texts, decontaminated again, share nothing with the benchmark
     write_curated(lake, [{"text": r["text"], "repo": "again"} for r in redacted.values()])
     assert run_decontamination(lake, DecontaminationConfig()).removed_by_reason == {}
 
 
-def test_ngrams_common_in_the_corpus_do_not_count(lake, humaneval):
-    boiler = lightly_edited(humaneval[0]["text"], 0)
-    docs = [{"text": filler(k, 50) + boiler, "repo": f"r{k}"} for k in range(6)]
+def test_a_benchmark_item_pasted_into_a_hundred_documents_removes_all_hundred(lake, humaneval):
+    pasted = lightly_edited(humaneval[3]["text"], 3)
+    docs = [{"text": filler(k, 40) + pasted + filler(900 + k, 40), "repo": f"fork-{k}"} for k in range(100)]
+    docs += [{"text": filler(5000 + k, 200), "repo": f"clean-{k}"} for k in range(10)]
     write_curated(lake, docs)
-    assert run_decontamination(lake, DecontaminationConfig(common_ngram_documents=5)).removed_by_reason == {}
-    assert run_decontamination(lake, DecontaminationConfig(common_ngram_documents=6)).removed_by_reason == {"contaminated": 6}
+    report = run_decontamination(lake, DecontaminationConfig())
+    assert report.removed_by_reason == {"contaminated": 100}
+    rows = lake.read("contamination").collect()
+    assert {r["item_id"] for r in rows} == {humaneval[3]["item_id"]} and len({r["doc_id"] for r in rows}) == 100
+
+
+def test_ngrams_shared_by_many_benchmark_items_are_a_template_and_do_not_count(lake):
+    template = "Write a function that reads the input list and returns the answer as described below carefully"
+    items = [{"benchmark": "toy", "item_id": str(k), "text": f"{template} task {k} " + filler(k, 30)} for k in range(5)]
+    hashes = word_ngram_hashes(lake.spark.createDataFrame(items, "benchmark string, item_id string, text string"), 13)
+    lake.write(hashes, "eval_hashes", mode="overwrite")
+    write_curated(lake, [{"text": filler(100 + k, 40) + template + " " + filler(200 + k, 40), "repo": f"r{k}"} for k in range(3)])
+    assert run_decontamination(lake, DecontaminationConfig(common_ngram_items=4)).removed_by_reason == {}
+    assert run_decontamination(lake, DecontaminationConfig(common_ngram_items=5)).removed_by_reason == {"contaminated": 3}
+
+
+def test_corpus_side_commonness_is_refused_as_a_setting():
+    with pytest.raises(ValueError, match="widely copied benchmark item"):
+        DecontaminationConfig(common_ngram_documents=50)
 
 
 def test_decontamination_refuses_to_run_without_benchmark_hashes(lake):

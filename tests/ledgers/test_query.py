@@ -46,7 +46,7 @@ def test_irm_cli_prints_tables_csv_and_json(filled_lake, monkeypatch):
     out = runner.invoke(app, ["sql", "SELECT reason, count(*) AS n FROM rejects GROUP BY 1 ORDER BY 1", "-f", "csv"])
     rows = list(csv.DictReader(io.StringIO(out.output)))
     assert {r["reason"]: int(r["n"]) for r in rows}["binary-file"] == 1
-    out = runner.invoke(app, ["sql", "SELECT count(*) AS n FROM raw_documents", "--as-of", "raw_documents=1"])
-    assert out.exit_code == 0 and "2" in out.output
+    out = runner.invoke(app, ["sql", "SELECT count(*) AS n FROM raw_documents", "--as-of", "raw_documents=1", "-f", "csv"])
+    assert out.exit_code == 0 and list(csv.DictReader(io.StringIO(out.output))) == [{"n": "2"}]
     out = runner.invoke(app, ["sql", "SELECT 1", "--as-of", "raw_documents"])
     assert out.exit_code != 0 and "TABLE=VERSION" in out.output
