@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 DETECTOR_VERSION = "irm-license-rules/1"
 
-PERMISSIVE = ["MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "PSF-2.0", "Python-2.0", "Zlib",
+PERMISSIVE = ["MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "PSF-2.0", "Python-2.0", "Python-2.0.1", "Zlib",
               "Unlicense", "CC0-1.0", "0BSD", "BSL-1.0", "MIT-0", "X11", "NCSA", "UPL-1.0"]
 COPYLEFT_PREFIXES = ("GPL-", "LGPL-", "AGPL-", "MPL-", "EPL-", "EUPL-", "CDDL-", "OSL-", "CECILL", "GFDL-",
                      "CC-BY-SA-", "CC-BY-NC", "SSPL-", "Artistic-", "CPL-", "MS-RL")
