@@ -356,8 +356,9 @@ def _base(spdx: str) -> str:
     return re.sub(r"-(only|or-later)$", "", spdx)
 
 
-def sections(text: str, limit: int = 400_000) -> list[Section]:
-    """Every license section of a text, in order of appearance."""
+def sections(text: str, limit: int = 400_000, whole_file: bool = True) -> list[Section]:
+    """Every license section of a text, in order of appearance. ``whole_file`` is False for a
+    file's header: there a restriction counts only next to a grant, and no grant is no finding."""
     norm = normalize(text[:limit])
     anchors = sorted((m.start(), i) for i, (_, rx) in enumerate(_FAMILY_ANCHORS) for m in rx.finditer(norm))
     found: list[Section] = []
@@ -395,7 +396,7 @@ def sections(text: str, limit: int = 400_000) -> list[Section]:
         spdx = "-".join(p for p in ("CC-BY", "NC" if m.group("nc") else "", kind, m.group("ver")) if p)
         found.append(Section(spdx, "text:creative-commons", m.start(), m.end()))
     found.sort(key=lambda s: s.start)
-    if any(s.permissive for s in found) or not found:
+    if any(s.permissive for s in found) or (whole_file and not found):
         outside = norm
         for s in found:
             if s.permissive and s.rule in STRICT_RULES:
