@@ -33,7 +33,7 @@ class Detection:
     @property
     def found(self) -> list[str]:
         """Every license the evidence names, scoped or not, in order of appearance."""
-        return list(dict.fromkeys(s.spdx for s in self.sections)) or [self.spdx]
+        return list(dict.fromkeys(s.spdx for s in self.sections)) or ([self.spdx] if self.spdx else [])
 
 
 SPDX_ID = re.compile(r"spdx-license-identifier:\s*(?P<expr>[^\n]*)", re.IGNORECASE)
@@ -139,7 +139,7 @@ def effective(path: str | None, detection: Detection) -> str:
     """The expression a file at ``path`` gets from one evidence file: unscoped sections plus the
     scoped ones that name its path."""
     if not detection.sections:
-        return detection.spdx
+        return detection.spdx or None
     ids = [s.spdx for s in detection.sections if applies(s.scope, path)]
     dual = " OR " in detection.spdx and not any(s.scope for s in detection.sections)
     return expression(ids, dual) or detection.spdx
@@ -253,10 +253,10 @@ def combine(files: list[tuple[Detection, bool]], path: str | None) -> tuple[str 
         found.extend(det.found)
     others = {i for d, _ in files for i in d.found if d not in notices}
     dual = bool(notices) and len(files) > 1 and all(set(n.found) <= others | {UNRECOGNIZED} for n in notices) \
-        and not any(e.startswith("LicenseRef-") for e in exprs)
+        and not any(e and e.startswith("LicenseRef-") for e in exprs)
     if dual:
         exprs = [effective(path, d) for d, _ in files if d not in notices or not set(d.found) <= others]
-    return expression(exprs, dual), list(dict.fromkeys(found))
+    return expression([e for e in exprs if e], dual), list(dict.fromkeys(found))
 
 
 def _keys(node) -> list[str]:

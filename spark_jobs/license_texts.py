@@ -52,6 +52,8 @@ class Rule:
     weak: bool = True
     forbid: tuple[str, ...] = ()
     permissive: bool = False
+    # long texts: (min words, max words, most times each obligation word may occur) of the canonical text
+    profile: tuple[int, int, tuple[tuple[str, int], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ APACHE_SECTIONS = [W(s) for s in (
     "terms and conditions for use reproduction and distribution", "1 definitions", "2 grant of copyright license",
     "3 grant of patent license", "4 redistribution", "5 submission of contributions", "6 trademarks",
     "7 disclaimer of warranty", "8 limitation of liability", "9 accepting warranty or additional liability",
-    )] + [opt(W("end of terms and conditions"))]
+    )] + [W("by reason of your accepting any such warranty or additional liability"), opt(W("end of terms and conditions"))]
 APACHE_NOTICE = (W("licensed under the apache license version 2 0"),
                  W("the license you may not use this file except in compliance with the license"
                    "( you may obtain a copy of the license at)?"),
@@ -205,8 +207,9 @@ FAMILIES: tuple[Family, ...] = (
     ), "LicenseRef-Unlicense-variant", permissive=True),
     Family("CC0", W("(creative commons legal code )?cc0 1 0 universal"), (
         R("CC0-1.0", "text:cc0", W("(creative commons legal code )?cc0 1 0 universal"), W("statement of purpose"), W("1 copyright and related rights"),
-          W("2 waiver"), W("3 public license fallback"), W("4 limitations and disclaimers"), max_gap=3500, strict=False, weak=False,
-          permissive=True),
+          W("2 waiver"), W("3 public license fallback"), W("4 limitations and disclaimers"),
+          W("affirmer understands and acknowledges that creative commons is not a party to this document"), max_gap=3500, strict=False, weak=False,
+          permissive=True, profile=(1060, 1085, (("laws of", 1), ("shall not", 2), ("termination", 1), ("royalty", 1)))),
     ), "LicenseRef-CC0-variant", permissive=True),
     Family("CC0-notice", W("dedicated all copyright and related and neighboring rights to this software to the public domain worldwide"), (
         R("CC0-1.0", "notice:cc0", W("dedicated all copyright and related and neighboring rights to this software to the "
@@ -214,7 +217,8 @@ FAMILIES: tuple[Family, ...] = (
     ), None, permissive=True),
     Family("Apache-2.0", W("apache license version 2 0 january 2004"), (
         R("Apache-2.0", "text:apache-2", W("apache license version 2 0 january 2004"), *APACHE_SECTIONS,
-          max_gap=4000, strict=False, weak=False, permissive=True),
+          max_gap=4000, strict=False, weak=False, permissive=True,
+          profile=(1415, 1445, (("shall not", 1), ("royalty", 2), ("terminate", 1), ("you must", 3), ("you agree", 1)))),
     ), "LicenseRef-Apache-variant", permissive=True),
     Family("Apache-notice", APACHE_NOTICE[0], (
         R("Apache-2.0", "notice:apache-2", *APACHE_NOTICE, max_gap=80, strict=False, permissive=True),
@@ -225,12 +229,14 @@ FAMILIES: tuple[Family, ...] = (
           W("beopen com license agreement for python 2 0"), W("cnri (open source )?license agreement"),
           W("cwi license agreement for python 0 9 0 through 1 2"),
           W("arising out of or in connection with the use or performance of this software"),
-          max_gap=6000, strict=False, weak=False, permissive=True),
+          max_gap=6000, strict=False, weak=False, permissive=True,
+          profile=(1460, 1640, (("royalty", 3), ("shall not", 3), ("terminate", 3), ("governed", 2)))),
         R("PSF-2.0", "text:psf-2", W("python software foundation license version 2"),
           W("this license agreement is between the python software foundation"),
           W("psf hereby grants licensee a nonexclusive royalty free world wide license"),
           W("by copying installing or otherwise using python licensee agrees to be bound by the terms and conditions of "
-            "this license agreement"), max_gap=2500, strict=False, weak=False, permissive=True),
+            "this license agreement"), max_gap=2500, strict=False, weak=False, permissive=True,
+          profile=(370, 420, (("royalty", 1), ("shall not", 1), ("terminate", 1)))),
     ), "LicenseRef-PSF-variant", permissive=True),
     Family("Commons-Clause", W("commons clause license condition"), (R("LicenseRef-Commons-Clause", "text:commons-clause", W("commons clause license condition"), max_gap=0, strict=False),), None),
     Family("GPL-header", W("gnu (lesser |library |affero )?general public license as published by the free software foundation"), (), None),
@@ -320,6 +326,18 @@ def _gap_ok(gap: str, strict: bool, weak: bool) -> bool:
     return not words
 
 
+def _fits(rule: Rule, span: str) -> bool:
+    """A long text's span has the canonical length and no obligation word more often than the canonical text."""
+    if rule.profile is None:
+        return True
+    low, high, allowed = rule.profile
+    counts: dict[str, int] = {}
+    for m in TAIL.finditer(span):
+        counts[m.group(0)] = counts.get(m.group(0), 0) + 1
+    limits = dict(allowed)
+    return low <= len(re.findall(r"[a-z0-9]+", span)) <= high and all(n <= limits.get(t, 0) for t, n in counts.items())
+
+
 def _match(rule: Rule, norm: str, at: int) -> int | None:
     """End offset of the rule's clauses matched in order from ``at``, or None."""
     pos = at
@@ -333,7 +351,7 @@ def _match(rule: Rule, norm: str, at: int) -> int | None:
                 return None
             continue
         pos = m.end()
-    return pos
+    return pos if _fits(rule, norm[at:pos]) else None
 
 
 def _scope(preamble: str) -> tuple[str, ...]:
@@ -362,6 +380,7 @@ def sections(text: str, limit: int = 400_000, whole_file: bool = True) -> list[S
     norm = normalize(text[:limit])
     anchors = sorted((m.start(), i) for i, (_, rx) in enumerate(_FAMILY_ANCHORS) for m in rx.finditer(norm))
     found: list[Section] = []
+    merged: list[int] = []
     consumed = 0
     for start, index in anchors:
         if start < consumed:
@@ -387,6 +406,7 @@ def sections(text: str, limit: int = 400_000, whole_file: bool = True) -> list[S
             section = Section("BSD-2-Clause-NetBSD", "text:bsd-2-netbsd", section.start, section.end)
         if found and _base(found[-1].spdx) == _base(section.spdx) and (not found[-1].permissive or section.rule.startswith("notice:")):
             consumed = max(consumed, section.end)
+            merged.append(section.end)
             continue
         preamble = norm[found[-1].end if found else 0:start][-600:]
         found.append(Section(section.spdx, section.rule, section.start, section.end, _scope(preamble), section.permissive))
@@ -402,9 +422,10 @@ def sections(text: str, limit: int = 400_000, whole_file: bool = True) -> list[S
             if s.permissive and s.rule in STRICT_RULES:
                 outside = outside[:s.start] + " " * (s.end - s.start) + outside[s.end:]
         hit = RESTRICTION.search(_COPYRIGHT_LINE.sub(" ", outside.replace(" ¶ ", "\n")))
-        if not hit and found and found[-1].rule in STRICT_RULES:
-            tail = _COPYRIGHT_LINE.sub(" ", norm[found[-1].end:][:3000].replace(" ¶ ", "\n"))
-            hit = TAIL.search(tail)
+        if not hit and found:
+            last = max([s.end for s in found] + merged)
+            edges = norm[:found[0].start] + " ¶ " + norm[last:][:3000]
+            hit = TAIL.search(_COPYRIGHT_LINE.sub(" ", edges.replace(" ¶ ", "\n")))
         if hit:
             found.append(Section("LicenseRef-added-restriction", f"text:restriction:{hit.group(0)}", hit.start(), hit.end()))
         elif not found and PROPRIETARY.search(norm):

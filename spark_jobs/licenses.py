@@ -58,10 +58,13 @@ def license_evidence(raw: DataFrame) -> DataFrame:
                 if not _is_evidence(r["path"]):
                     continue
                 found = detect_evidence_file(r["path"], r["text"])
+                dual = says_dual(r["text"])
+                if found is None and dual:
+                    found = Detection("", "notice:dual", 0.0)
                 if found:
                     rows.append({"repo": r["repo"], "path": r["path"], "detection": _dump(found),
                                  "is_metadata": r["path"].rsplit("/", 1)[-1].lower() in METADATA_NAMES,
-                                 "dual": says_dual(r["text"])})
+                                 "dual": dual})
             yield pa.RecordBatch.from_pylist(rows, schema=EVIDENCE_ARROW)
 
     return names.mapInArrow(run, EVIDENCE_SCHEMA)
