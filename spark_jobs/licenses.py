@@ -119,12 +119,13 @@ def license_ledger(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> 
 
 def _effective(r: dict, cfg: LicenseConfig) -> tuple[str | None, str | None, float, list[str]]:
     path = r["path"]
-    header = None if r["own"] else detect_header(r["text"], cfg)
+    own = _load(r["own"]) if r["own"] else None
+    own = own if own and own.spdx else None
+    header = None if own else detect_header(r["text"], cfg)
     if header:
         return header.spdx, f"{path}:{header.rule}", header.score, header.found
-    if r["own"]:
-        det = _load(r["own"])
-        return det.spdx, f"{path}:{det.rule}", det.score, det.found
+    if own:
+        return own.spdx, f"{path}:{own.rule}", own.score, own.found
     if r["folder_files"]:
         files = [(_load(f["detection"]), f["dual"]) for f in r["folder_files"]]
         expr, found = combine(files, path)
