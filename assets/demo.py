@@ -110,9 +110,9 @@ def main() -> None:
                                 "count(*) FILTER (removed_reason = 'near-duplicate') AS near_duplicates "
                                 "FROM dedup GROUP BY 1 ORDER BY 1"),
          Format.table, "dedup per domain")
-    emit(run_sql(settings.lake, "SELECT source, coalesce(spdx_expression, '(none)') AS spdx, decision, count(*) AS files "
-                                "FROM license_ledger GROUP BY ALL ORDER BY files DESC"),
-         Format.table, "license ledger (code files)")
+    emit(run_sql(settings.lake, "SELECT source, domain, coalesce(spdx_expression, '(none)') AS spdx, decision, count(*) AS documents "
+                                "FROM license_ledger GROUP BY ALL ORDER BY documents DESC"),
+         Format.table, "license ledger (every document)")
     emit(run_sql(settings.lake, "SELECT benchmark, item_id, action, count(*) AS documents, max(overlapping_ngrams) AS ngrams "
                                 "FROM contamination GROUP BY ALL ORDER BY 1, 2"),
          Format.table, "contamination report")

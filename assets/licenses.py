@@ -14,14 +14,17 @@ from schemas.licenses import PERMISSIVE, LicenseConfig
 
 class LicenseRunConfig(Config):
     allowlist: list[str] = Field(default_factory=lambda: list(PERMISSIVE))
+    unlicensed_text: str = Field("allow", description="allow or exclude: text of sources without any license evidence")
+    source_policy: dict[str, str] = Field(default_factory=dict, description="source → allow/exclude for its documents without evidence")
 
     def to_config(self) -> LicenseConfig:
-        return LicenseConfig(allowlist=self.allowlist)
+        return LicenseConfig(allowlist=self.allowlist, unlicensed_text=self.unlicensed_text, source_policy=self.source_policy)
 
 
 @asset(
     deps=[documents_clean], group_name="licenses", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
-    description="SPDX expression, evidence and allow/exclude decision for every code file.",
+    description="SPDX expression, every license found, evidence and allow/exclude decision for every document "
+                "(code, LICENSE texts, READMEs, metadata); documents without evidence follow the source policy.",
 )
 def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     report = run_license_ledger(lake.lake(spark), config.to_config(), run_id=context.run_id)
@@ -39,9 +42,9 @@ def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spa
         AssetCheckSpec("records_conserved", asset="curated_documents", blocking=True,
                        description="dedup keepers = curated_documents + rejects(stage=license)"),
         AssetCheckSpec("no_excluded_license", asset="curated_documents", blocking=True,
-                       description="no code file whose ledger decision is not `allow` is in the curated set"),
+                       description="no document (any domain) without an `allow` ledger decision is in the curated set"),
     ],
-    description="The curated corpus: dedup keepers, code only with an allowed license.",
+    description="The curated corpus: dedup keepers whose license decision is allow.",
 )
 def curated_documents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
@@ -49,4 +52,4 @@ def curated_documents(context: AssetExecutionContext, spark: SparkResource, lake
     result = _stage_result(report, curated_conservation(the_lake))
     leaked = excluded_in_curated(the_lake)
     return audited(context, the_lake, report.writes, MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, AssetCheckResult(
-        check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_code_files_in_curated": leaked})]))
+        check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_documents_in_curated": leaked})]))

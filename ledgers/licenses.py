@@ -14,12 +14,12 @@ STAGE = "license"
 
 
 def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None) -> StageReport:
-    """Every code document of documents_clean gets a ledger row; evidence files come from
-    raw_documents, where LICENSE and metadata files are kept whatever their domain."""
+    """Every document of documents_clean gets a ledger row, whatever its domain; evidence files
+    come from raw_documents, so a LICENSE the cleaning stage dropped still speaks for its folder."""
     raw = lake.read("raw_documents")
-    code = (lake.read("documents_clean").where(F.col("domain") == "code").select("doc_id", "text")
+    docs = (lake.read("documents_clean").select("doc_id", "domain", "text")
             .join(raw.select("doc_id", "source", "repo", "path", "license_hint"), "doc_id"))
-    ledger = license_ledger(code, license_evidence(raw), cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    ledger = license_ledger(docs, license_evidence(raw), cfg).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write = lake.write(ledger, "license_ledger", mode="overwrite", run_id=run_id)
         counts = {(r["source"], r["spdx_expression"] or "none", r["decision"]): r["count"]
@@ -35,12 +35,12 @@ def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None
 
 
 def run_curated(lake: Lake, run_id: str | None = None) -> StageReport:
-    """Dedup keepers, minus code whose license is not allowed (those go to rejects, stage license)."""
+    """Dedup keepers whose ledger decision is ``allow``; every other keeper, code or not, goes to
+    rejects (stage license) with its decision as the reason, ``exclude:not-in-ledger`` if it has none."""
     keepers = (lake.read("dedup").where("is_keeper").select("doc_id")
                .join(lake.read("documents_clean").select("doc_id", "domain", "bucket", "bytes", "source", "uri"), "doc_id"))
     ledger = lake.read("license_ledger").select("doc_id", "spdx_expression", "decision")
-    rows = keepers.join(ledger, "doc_id", "left").withColumn(
-        "decision", F.when(F.col("domain") == "code", F.coalesce("decision", F.lit("exclude:not-in-ledger"))).otherwise(F.lit("allow")))
+    rows = keepers.join(ledger, "doc_id", "left").withColumn("decision", F.coalesce("decision", F.lit("exclude:not-in-ledger")))
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         kept = rows.where(F.col("decision") == "allow")
@@ -57,8 +57,8 @@ def run_curated(lake: Lake, run_id: str | None = None) -> StageReport:
 
 
 def excluded_in_curated(lake: Lake) -> int:
-    """Curated code documents whose ledger decision is not ``allow`` (must be 0)."""
-    curated = lake.read("curated_documents").where(F.col("domain") == "code").select("doc_id")
+    """Curated documents, of any domain, without a ledger row or whose decision is not ``allow`` (must be 0)."""
+    curated = lake.read("curated_documents").select("doc_id")
     ledger = lake.read("license_ledger").select("doc_id", "decision")
     return curated.join(ledger, "doc_id", "left").where(F.col("decision").isNull() | (F.col("decision") != "allow")).count()
 

@@ -101,22 +101,24 @@ class DedupRow(BaseModel):
 
 
 class LicenseRecord(BaseModel):
-    """The effective license of one code file, where it came from, and the keep/exclude decision."""
+    """The effective license of one document (any domain), where it came from, and the keep/exclude decision."""
 
     doc_id: str
     source: str
+    domain: Optional[str] = None
     repo: Optional[str] = None
     path: Optional[str] = None
     sha256: str = Field(description="sha256 of the file's text")
-    spdx_expression: Optional[str] = Field(default=None, description="normalized SPDX expression; null when none was found")
-    evidence: Optional[str] = Field(default=None, description="file and rule that gave the expression, e.g. LICENSE:text:mit")
+    spdx_expression: Optional[str] = Field(default=None, description="normalized SPDX expression that applies to this document; null when none was found")
+    licenses_found: list[str] = Field(default_factory=list, description="every license the evidence names, including sections scoped to other paths")
+    evidence: Optional[str] = Field(default=None, description="file and rule that gave the expression, e.g. LICENSE:text:mit, or policy:<why>")
     score: float = Field(description="rule confidence, 0 when nothing was found")
-    decision: str = Field(description="allow, or exclude:<no-license|copyleft|unknown|not-allowlisted>[:license]")
+    decision: str = Field(description="allow, or exclude:<no-license|source-policy|copyleft|unknown|not-allowlisted>[:license]")
     detector_version: str
 
 
 class CuratedDocument(BaseModel):
-    """A document that passed every curation stage: dedup keeper and, for code, an allowed license."""
+    """A document that passed every curation stage: dedup keeper with an allowed license decision."""
 
     doc_id: str
     domain: str
@@ -347,8 +349,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("rejects", Reject, "records a stage rejected, with reason and detail"),
         TableSpec("documents_clean", DocumentClean, "normalized, language-identified, PII-redacted, quality-scored documents"),
         TableSpec("dedup", DedupRow, "exact and MinHash-LSH near-duplicate clusters with one keeper each"),
-        TableSpec("license_ledger", LicenseRecord, "SPDX license, evidence and decision for every code file"),
-        TableSpec("curated_documents", CuratedDocument, "dedup keepers whose code license is allowed: input of splits and packing"),
+        TableSpec("license_ledger", LicenseRecord, "SPDX license, evidence and decision for every document"),
+        TableSpec("curated_documents", CuratedDocument, "dedup keepers whose license decision is allow: input of splits and packing"),
         TableSpec("tokenizers", TokenizerArtifact, "trained tokenizers, content-addressed, with their training inputs"),
         TableSpec("eval_hashes", EvalHash, "word n-gram hashes of evaluation benchmarks, for decontamination"),
         TableSpec("contamination", ContaminationRecord, "documents sharing counted n-grams with benchmark items, per item"),

@@ -1,9 +1,11 @@
 """License detection and decisions in plain Python: full texts, file headers, package metadata.
 
-Rules match distinctive phrases of each license's own text (after lower-casing, dropping comment
-markers and collapsing whitespace), never a bare name: a comment that mentions "GPL" or calls
-something "GPL-compatible" is not a license grant. Results are SPDX expressions normalized by
-the ``license-expression`` package.
+Full texts are read whole by ``license_texts`` (every section, strict permissive clauses,
+variants and added restrictions). This module turns what was found into SPDX expressions: one
+file's sections (scoped to the paths they name), the license files of one folder combined
+(``AND``, or ``OR`` where a notice says the licenses are alternatives), package metadata, and
+the allow/exclude decision against the allowlist. A name without a variant ("BSD License",
+"Apache Software License") is never mapped to a guess.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
 
 from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol, get_spdx_licensing
 
 from schemas.licenses import COPYLEFT_PREFIXES, LicenseConfig
+from spark_jobs.license_texts import Section, normalize, says_dual, sections
 
 
 @dataclass(frozen=True)
@@ -25,76 +28,26 @@ class Detection:
     spdx: str
     rule: str
     score: float
+    sections: tuple[Section, ...] = field(default=())
+
+    @property
+    def found(self) -> list[str]:
+        """Every license the evidence names, scoped or not, in order of appearance."""
+        return list(dict.fromkeys(s.spdx for s in self.sections)) or ([self.spdx] if self.spdx else [])
 
 
-_COMMENT = re.compile(r"(?m)^\s*(#+|//+|/?\*+/?|;+|--|\"\"\"|''')")
-_SPACE = re.compile(r"[\s*]+")
-
-
-def normalize(text: str) -> str:
-    text = _COMMENT.sub(" ", text.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"'))
-    return _SPACE.sub(" ", text.lower()).strip()
-
-
-def _p(*phrases: str) -> list[re.Pattern]:
-    return [re.compile(p) for p in phrases]
-
-
-# Clauses beyond BSD-2/3-Clause (advertising, acknowledgment, a fourth condition): such a text
-# is a BSD variant, kept out of the allowlist rather than guessed.
-BSD_EXTRA = r"(all advertising materials|must retain the following acknowledg|origin of this software must not be misrepresented|(^| )(4\.|\(4\)|iv\.) (redistributions|the name|neither|altered|all|products|this))"
-
-# (spdx, rule, all of these patterns, none of these), checked in order: first match wins.
-TEXT_RULES: list[tuple[str, str, list[re.Pattern], list[re.Pattern]]] = [
-    ("AGPL-3.0-only", "text:agpl-3", _p(r"gnu affero general public license version 3"), []),
-    ("LGPL-3.0-only", "text:lgpl-3", _p(r"gnu lesser general public license version 3, 29 june 2007"), []),
-    ("LGPL-2.1-only", "text:lgpl-2.1", _p(r"gnu lesser general public license version 2\.1, february 1999"), []),
-    ("LGPL-2.0-only", "text:lgpl-2", _p(r"gnu library general public license version 2, june 1991"), []),
-    ("GPL-3.0-only", "text:gpl-3", _p(r"gnu general public license version 3, 29 june 2007"), []),
-    ("GPL-2.0-only", "text:gpl-2", _p(r"gnu general public license version 2, june 1991"), []),
-    ("GPL-1.0-only", "text:gpl-1", _p(r"gnu general public license version 1, february 1989"), []),
-    ("GFDL-1.3-only", "text:gfdl-1.3", _p(r"gnu free documentation license version 1\.3"), []),
-    ("GFDL-1.2-only", "text:gfdl-1.2", _p(r"gnu free documentation license version 1\.2"), []),
-    ("MPL-2.0", "text:mpl-2", _p(r"mozilla public license,? (version|v\.) 2\.0"), []),
-    ("MPL-1.1", "text:mpl-1.1", _p(r"mozilla public license,? version 1\.1"), []),
-    ("EPL-2.0", "text:epl-2", _p(r"eclipse public license - v(ersion)? 2\.0"), []),
-    ("Artistic-2.0", "text:artistic-2", _p(r"the artistic license 2\.0"), []),
-    ("Artistic-1.0", "text:artistic-1", _p(r"the \"?artistic license\"?"), []),
-    ("Apache-2.0", "text:apache-2", _p(r"apache license,? version 2\.0", r"(terms and conditions for use, reproduction, and distribution|licensed under the apache license)"), []),
-    ("Apache-2.0", "text:apache-2-body", _p(r"version 2\.0, january 2004", r"terms and conditions for use, reproduction, and distribution"), []),
-    ("Apache-2.0", "header:apache-2", _p(r"licensed under the apache license,? (version )?2\.0"), []),
-    ("PSF-2.0", "text:psf-2", _p(r"python software foundation license version 2"), []),
-    ("BSL-1.0", "text:bsl-1", _p(r"boost software license - version 1\.0"), []),
-    ("Unlicense", "text:unlicense", _p(r"this is free and unencumbered software released into the public domain"), []),
-    ("CC0-1.0", "text:cc0", _p(r"(cc0 1\.0 universal|creative commons zero)"), []),
-    ("CC0-1.0", "notice:cc0", _p(r"dedicated all copyright and related and neighboring rights to this software to the public domain worldwide"), []),
-    ("BSL-1.0", "text:bsl-1-body", _p(r"permission is hereby granted, free of charge, to any person or organization obtaining a copy of the software and accompanying documentation covered by this license"), []),
-    ("Zlib", "text:zlib", _p(r"provided 'as-is', without any express or implied warranty",
-                             r"permission is granted to anyone to use this software for any purpose, including commercial applications"), []),
-    ("ISC", "text:isc", _p(r"permission to use, copy, modify, (and/or|and) distribute this software for any purpose with or without fee is hereby granted"), []),
-    ("MIT", "text:mit", _p(r"permission is hereby granted, free of charge, to any person obtaining a copy",
-                           r"the above copyright notice and this permission notice (\(including the next paragraph\) )?shall be included"),
-     _p(r"x consortium")),
-    ("BSD-4-Clause", "text:bsd-4", _p(r"redistribution and use in source and binary forms", r"all advertising materials mentioning"), []),
-    ("LicenseRef-BSD-variant", "text:bsd-variant", _p(r"redistribution and use in source and binary forms", BSD_EXTRA), []),
-    ("BSD-3-Clause", "text:bsd-3", _p(r"redistribution and use in source and binary forms, with or without modification, are permitted",
-                                      r"(neither the name|the names? of (its|the) (contributors|copyright holder|author)s? may not be used|name of the author may not be used)"), []),
-    ("BSD-2-Clause", "text:bsd-2", _p(r"redistribution and use in source and binary forms, with or without modification, are permitted",
-                                      r"redistributions in binary form must reproduce"), []),
-]
-
-GPL_HEADER = re.compile(
-    r"gnu (?P<kind>lesser |library |affero )?general public license as published by the free software foundation[,;]? "
-    r"(either )?version (?P<ver>[123](\.[01])?)(?: of the license)?(?P<later>,? (or|\() ?(\(at your option\) )?any later version)?"
-)
 SPDX_ID = re.compile(r"spdx-license-identifier:\s*(?P<expr>[^\n]*)", re.IGNORECASE)
 
 NAMES = {
     "mit": "MIT", "mit license": "MIT", "expat": "MIT", "the mit license": "MIT",
-    "apache software license": "Apache-2.0", "apache license, version 2.0": "Apache-2.0", "apache 2.0": "Apache-2.0",
+    "apache software license": "LicenseRef-Apache-unspecified", "apache license": "LicenseRef-Apache-unspecified",
+    "apache license, version 2.0": "Apache-2.0", "apache 2.0": "Apache-2.0",
     "apache license 2.0": "Apache-2.0", "the apache software license, version 2.0": "Apache-2.0", "apache-2": "Apache-2.0",
     "apache 2": "Apache-2.0", "apache license version 2.0": "Apache-2.0", "asl 2.0": "Apache-2.0",
-    "bsd license": "BSD-3-Clause", "bsd": "BSD-3-Clause", "new bsd license": "BSD-3-Clause", "bsd-3": "BSD-3-Clause",
+    "bsd license": "LicenseRef-BSD-unspecified", "bsd": "LicenseRef-BSD-unspecified", "bsd-style": "LicenseRef-BSD-unspecified",
+    "bsd-like": "LicenseRef-BSD-unspecified", "new bsd license": "BSD-3-Clause", "bsd-3": "BSD-3-Clause",
+    "bsd 3-clause license": "BSD-3-Clause", "3-clause bsd license": "BSD-3-Clause", "bsd 2-clause license": "BSD-2-Clause",
+    "mit-style": "LicenseRef-MIT-unspecified", "mit-like": "LicenseRef-MIT-unspecified", "public domain": "LicenseRef-public-domain",
     "simplified bsd license": "BSD-2-Clause", "isc license (iscl)": "ISC", "isc license": "ISC",
     "python software foundation license": "PSF-2.0", "psf": "PSF-2.0", "psf license": "PSF-2.0",
     "the unlicense (unlicense)": "Unlicense", "zlib/libpng license": "Zlib", "boost software license 1.0 (bsl-1.0)": "BSL-1.0",
@@ -105,10 +58,25 @@ NAMES = {
     "gnu lesser general public license v2 or later (lgplv2+)": "LGPL-2.0-or-later",
     "gnu lesser general public license v3 or later (lgplv3+)": "LGPL-3.0-or-later",
     "gnu affero general public license v3": "AGPL-3.0-only", "mozilla public license 2.0 (mpl 2.0)": "MPL-2.0",
-    "gpl": "GPL-2.0-or-later", "gplv2": "GPL-2.0-only", "gplv3": "GPL-3.0-only", "lgpl": "LGPL-2.1-or-later",
+    "gpl": "LicenseRef-GPL-unspecified", "gplv2": "GPL-2.0-only", "gplv3": "GPL-3.0-only", "lgpl": "LicenseRef-LGPL-unspecified",
+    "gnu general public license (gpl)": "LicenseRef-GPL-unspecified", "gnu lesser general public license (lgpl)": "LicenseRef-LGPL-unspecified",
+    "gnu library or lesser general public license (lgpl)": "LicenseRef-LGPL-unspecified",
     "eclipse public license 2.0": "EPL-2.0", "eclipse public license - v 2.0": "EPL-2.0",
 }
 EVIDENCE_NAMES = re.compile(r"^(licen[cs]e|copying|copyright|notice|unlicense)([._-].*)?$|^(pkg-info|metadata|package\.json|cargo\.toml|pom\.xml)$", re.IGNORECASE)
+METADATA_NAMES = {"pkg-info", "metadata", "package.json", "cargo.toml", "pom.xml"}
+# Names that hold a license text: one whose text we cannot read is an unknown license, not no license.
+LICENSE_TEXT_NAMES = re.compile(r"^(licen[cs]e|copying|unlicense)([._-].*)?$", re.IGNORECASE)
+UNRECOGNIZED = "LicenseRef-unrecognized-license-text"
+DEBIAN = {"expat": "MIT", "mit": "MIT", "bsd-3-clause": "BSD-3-Clause", "bsd-2-clause": "BSD-2-Clause",
+          "bsd-4-clause": "BSD-4-Clause", "apache-2.0": "Apache-2.0", "isc": "ISC", "zlib": "Zlib", "psf-2": "PSF-2.0",
+          "cc0-1.0": "CC0-1.0", "cc0": "CC0-1.0", "unlicense": "Unlicense", "bsl-1.0": "BSL-1.0", "boost-1.0": "BSL-1.0",
+          "gpl-1": "GPL-1.0-only", "gpl-1+": "GPL-1.0-or-later", "gpl-2": "GPL-2.0-only", "gpl-2+": "GPL-2.0-or-later",
+          "gpl-3": "GPL-3.0-only", "gpl-3+": "GPL-3.0-or-later", "lgpl-2": "LGPL-2.0-only", "lgpl-2+": "LGPL-2.0-or-later",
+          "lgpl-2.1": "LGPL-2.1-only", "lgpl-2.1+": "LGPL-2.1-or-later", "lgpl-3": "LGPL-3.0-only", "lgpl-3+": "LGPL-3.0-or-later",
+          "mpl-1.1": "MPL-1.1", "mpl-2.0": "MPL-2.0", "agpl-3": "AGPL-3.0-only", "agpl-3+": "AGPL-3.0-or-later",
+          "artistic": "Artistic-1.0", "artistic-2.0": "Artistic-2.0", "epl-1.0": "EPL-1.0", "epl-2.0": "EPL-2.0",
+          "gfdl-1.2+": "GFDL-1.2-or-later", "gfdl-1.3+": "GFDL-1.3-or-later", "sspl-1.0": "SSPL-1.0"}
 
 
 @lru_cache(maxsize=1)
@@ -136,24 +104,45 @@ def from_name(name: str) -> str | None:
     return str(licensing().parse(name.strip())) if not valid.errors else None
 
 
-def detect_text(text: str) -> Detection | None:
-    """The license a full license text (LICENSE, COPYING, ...) grants."""
-    norm = normalize(text[:200_000])
-    for spdx_id, rule, required, forbidden in TEXT_RULES:
-        if all(p.search(norm) for p in required) and not any(p.search(norm) for p in forbidden):
-            return Detection(spdx_id, rule, 1.0)
-    return _gpl_header(norm)
-
-
-def _gpl_header(norm: str) -> Detection | None:
-    m = GPL_HEADER.search(norm)
-    if not m:
+def expression(ids: list[str], dual: bool = False) -> str | None:
+    """Licenses that all apply (``AND``) or that are alternatives (``OR``), as one expression."""
+    parts = list(dict.fromkeys(i for i in ids if i))
+    if not parts:
         return None
-    base = {"lesser ": "LGPL", "library ": "LGPL", "affero ": "AGPL", None: "GPL"}[m.group("kind")]
-    ver = m.group("ver") if "." in m.group("ver") else m.group("ver") + ".0"
-    if base == "LGPL" and ver == "2.0" and m.group("kind") == "lesser ":
-        ver = "2.1"
-    return Detection(f"{base}-{ver}-{'or-later' if m.group('later') else 'only'}", f"header:{base.lower()}", 0.95)
+    joined = (" OR " if dual else " AND ").join(f"({p})" if " " in p else p for p in parts)
+    return spdx(joined) or joined
+
+
+def applies(scope: tuple[str, ...], path: str | None) -> bool:
+    """A section without scope covers the folder; a scoped one only the paths it names."""
+    if not scope:
+        return True
+    here = "/" + (path or "").lower()
+    return any(f"/{s.lower()}/" in here + "/" for s in scope)
+
+
+def detect_text(text: str, whole_file: bool = True) -> Detection | None:
+    """Every license a license text (LICENSE, COPYING, a bundle of third-party notices) holds; the
+    expression is all of its unscoped sections, since a file can rely on any of them."""
+    found = tuple(sections(text, whole_file=whole_file))
+    if not found:
+        return None
+    unscoped = [s.spdx for s in found if not s.scope]
+    dual = says_dual(text) and len(set(unscoped)) > 1 and all(s.permissive for s in found)
+    expr = expression(unscoped or [s.spdx for s in found], dual=dual)
+    score = 1.0 if found[0].rule.startswith("text:") else 0.95
+    return Detection(expr, found[0].rule if len(found) == 1 else "text:" + "+".join(dict.fromkeys(s.rule.split(":")[-1] for s in found)),
+                     score, found)
+
+
+def effective(path: str | None, detection: Detection) -> str:
+    """The expression a file at ``path`` gets from one evidence file: unscoped sections plus the
+    scoped ones that name its path."""
+    if not detection.sections:
+        return detection.spdx or None
+    ids = [s.spdx for s in detection.sections if applies(s.scope, path)]
+    dual = " OR " in detection.spdx and not any(s.scope for s in detection.sections)
+    return expression(ids, dual) or detection.spdx
 
 
 def detect_header(text: str, cfg: LicenseConfig) -> Detection | None:
@@ -164,7 +153,7 @@ def detect_header(text: str, cfg: LicenseConfig) -> Detection | None:
         expr = spdx(re.sub(r"(\*/|-->|\"\"\"|''').*$", "", m.group("expr")).strip())
         if expr:
             return Detection(expr, "header:spdx-identifier", 1.0)
-    return detect_text(head)
+    return detect_text(head, whole_file=False)
 
 
 def _classifier_licenses(meta_text: str) -> list[str]:
@@ -172,7 +161,9 @@ def _classifier_licenses(meta_text: str) -> list[str]:
     for line in meta_text.splitlines():
         if line.startswith("Classifier: License ::"):
             name = line.split("::")[-1].strip()
-            if name not in {"OSI Approved", "Other/Proprietary License"}:
+            if name == "Other/Proprietary License":
+                found.append("LicenseRef-proprietary")
+            elif name != "OSI Approved":
                 found.append(from_name(name) or f"LicenseRef-unknown-{re.sub(r'[^A-Za-z0-9.-]+', '-', name)}")
     return found
 
@@ -185,11 +176,14 @@ def detect_metadata(path: str, text: str) -> Detection | None:
             fields = dict(re.findall(r"(?m)^(License-Expression|License):[ \t]*(.+)$", text))
             if fields.get("License-Expression") and spdx(fields["License-Expression"]):
                 return Detection(spdx(fields["License-Expression"]), "metadata:license-expression", 1.0)
+            named = from_name(fields["License"]) if fields.get("License") else None
+            if named and not named.startswith("LicenseRef-"):
+                return Detection(named, "metadata:license-field", 0.8)
             classifiers = _classifier_licenses(text)
             if classifiers:
-                return Detection(spdx(" OR ".join(classifiers)) or classifiers[0], "metadata:classifier", 0.9)
-            if fields.get("License") and from_name(fields["License"]):
-                return Detection(from_name(fields["License"]), "metadata:license-field", 0.8)
+                return Detection(expression(classifiers, dual=True), "metadata:classifier", 0.9)
+            if named:
+                return Detection(named, "metadata:license-field", 0.8)
         elif name == "package.json":
             value = json.loads(text).get("license")
             if isinstance(value, str) and spdx(value):
@@ -208,8 +202,61 @@ def detect_metadata(path: str, text: str) -> Detection | None:
     return None
 
 
+def detect_debian_copyright(text: str) -> Detection | None:
+    """A machine-readable debian/copyright: each ``Files:`` paragraph's license, scoped to its
+    patterns (``*`` covers the package)."""
+    if not re.match(r"format:\s*\S*copyright-format", text.lstrip().lower()):
+        return None
+    found = []
+    for para in re.split(r"\n\s*\n", text):
+        files = re.search(r"(?mi)^files:\s*((?:.+\n?)(?:[ \t]+.+\n?)*)", para)
+        lic = re.search(r"(?mi)^license:[ \t]*([^\n]+)", para)
+        if not (files and lic):
+            continue
+        names = [n.strip().lower() for n in re.split(r"\s+or\s+|\s*\|\s*", lic.group(1).strip().split(" with ")[0], flags=re.I)]
+        ids = [DEBIAN.get(n) or f"LicenseRef-debian-{re.sub(r'[^A-Za-z0-9.-]+', '-', n)}" for n in names if n]
+        patterns = files.group(1).split()
+        scope = () if "*" in patterns else tuple(p.rstrip("*").rstrip("/") for p in patterns if p.rstrip("*").rstrip("/"))
+        spdx_id = expression(ids, dual=True) or "LicenseRef-unknown"
+        found.append(Section(spdx_id, "metadata:debian-copyright", len(found), len(found), scope))
+    if not found:
+        return None
+    return Detection(expression([s.spdx for s in found if not s.scope] or [s.spdx for s in found]),
+                     "metadata:debian-copyright", 0.9, tuple(found))
+
+
 def detect_evidence_file(path: str, text: str) -> Detection | None:
-    return detect_metadata(path, text) or detect_text(text)
+    """What a LICENSE/COPYING/NOTICE/metadata file says; a license-text file nobody can read is
+    ``LicenseRef-unrecognized-license-text`` (an unknown license, so never allowed)."""
+    name = PurePosixPath(path).name
+    if name.lower() == "copyright" and PurePosixPath(path).parent.name == "debian":
+        found = detect_debian_copyright(text)
+        if found:
+            return found
+    found = detect_metadata(path, text) if name.lower() in METADATA_NAMES else None
+    if found or name.lower() in METADATA_NAMES:
+        return found
+    found = detect_text(text)
+    if found is None and LICENSE_TEXT_NAMES.match(name) and text.strip():
+        return Detection(UNRECOGNIZED, "text:unrecognized", 0.0)
+    return found
+
+
+def combine(files: list[tuple[Detection, bool]], path: str | None) -> tuple[str | None, list[str]]:
+    """One folder's license files for a file at ``path``: (expression, every license found).
+    Files combine with ``AND`` unless one of them is a notice saying they are alternatives and
+    names nothing the others do not."""
+    exprs, found = [], []
+    notices = [d for d, dual in files if dual]
+    for det, _ in files:
+        exprs.append(effective(path, det))
+        found.extend(det.found)
+    others = {i for d, _ in files for i in d.found if d not in notices}
+    dual = bool(notices) and len(files) > 1 and all(set(n.found) <= others | {UNRECOGNIZED} for n in notices) \
+        and not any(e and e.startswith("LicenseRef-") for e in exprs)
+    if dual:
+        exprs = [effective(path, d) for d, _ in files if d not in notices or not set(d.found) <= others]
+    return expression([e for e in exprs if e], dual), list(dict.fromkeys(found))
 
 
 def _keys(node) -> list[str]:

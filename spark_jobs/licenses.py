@@ -1,13 +1,17 @@
-"""License ledger on Spark: evidence files per repository, headers per code file, decisions.
+"""License ledger on Spark: evidence files per folder, headers per file, a decision per document.
 
-A file's effective license is, in order: its own header (SPDX identifier or license notice),
-the nearest LICENSE/COPYING-like file of its repository (the ingest's license hint), the
-repository's package metadata, or the record's own license field; none of them → no-license.
+Every document gets a row. Its effective license is, in order: its own header (SPDX identifier
+or license notice); for a license or metadata file, what that file itself says (a GPL text is a
+GPL document); the license files of the nearest folder above it that has any, all of them
+combined (``LICENSE`` + ``LICENSE-APACHE``, ``COPYING`` + ``COPYING.LESSER``), with sections
+scoped to the paths they name; the repository's package metadata; the record's own license
+field. A document with none of these is decided by source policy (``LicenseConfig``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Iterator
 
 import pyarrow as pa
@@ -17,12 +21,30 @@ from pyspark.sql import functions as F
 from schemas.licenses import DETECTOR_VERSION, LicenseConfig
 from schemas.tables import LicenseRecord
 from schemas.types import arrow_schema, spark_schema
-from spark_jobs.license_rules import EVIDENCE_NAMES, decide, detect_evidence_file, detect_header, from_name
+from spark_jobs.license_rules import (
+    EVIDENCE_NAMES, METADATA_NAMES, Detection, combine, decide, detect_evidence_file, detect_header, effective, from_name)
+from spark_jobs.license_texts import Section, says_dual
 
 LEDGER_ARROW = arrow_schema(LicenseRecord)
-EVIDENCE_ARROW = pa.schema([("repo", pa.string()), ("path", pa.string()), ("spdx_expression", pa.string()),
-                            ("rule", pa.string()), ("score", pa.float64()), ("is_metadata", pa.bool_())])
-EVIDENCE_SCHEMA = "repo string, path string, spdx_expression string, rule string, score double, is_metadata boolean"
+EVIDENCE_ARROW = pa.schema([("repo", pa.string()), ("path", pa.string()), ("detection", pa.string()),
+                            ("is_metadata", pa.bool_()), ("dual", pa.bool_())])
+EVIDENCE_SCHEMA = "repo string, path string, detection string, is_metadata boolean, dual boolean"
+NO_EVIDENCE = "exclude:no-license"
+
+
+def _dump(d: Detection) -> str:
+    return json.dumps({"spdx": d.spdx, "rule": d.rule, "score": d.score,
+                       "sections": [[s.spdx, s.rule, list(s.scope)] for s in d.sections]})
+
+
+def _load(raw: str) -> Detection:
+    d = json.loads(raw)
+    return Detection(d["spdx"], d["rule"], d["score"],
+                     tuple(Section(s, r, i, i, tuple(scope)) for i, (s, r, scope) in enumerate(d["sections"])))
+
+
+def _is_evidence(path: str) -> bool:
+    return bool(EVIDENCE_NAMES.match(path.rsplit("/", 1)[-1])) or path.endswith("debian/copyright")
 
 
 def license_evidence(raw: DataFrame) -> DataFrame:
@@ -33,27 +55,48 @@ def license_evidence(raw: DataFrame) -> DataFrame:
         for batch in batches:
             rows = []
             for r in batch.to_pylist():
-                if not EVIDENCE_NAMES.match(r["path"].rsplit("/", 1)[-1]):
+                if not _is_evidence(r["path"]):
                     continue
                 found = detect_evidence_file(r["path"], r["text"])
+                dual = says_dual(r["text"])
+                if found is None and dual:
+                    found = Detection("", "notice:dual", 0.0)
                 if found:
-                    rows.append({"repo": r["repo"], "path": r["path"], "spdx_expression": found.spdx, "rule": found.rule,
-                                 "score": found.score, "is_metadata": found.rule.startswith("metadata:")})
+                    rows.append({"repo": r["repo"], "path": r["path"], "detection": _dump(found),
+                                 "is_metadata": r["path"].rsplit("/", 1)[-1].lower() in METADATA_NAMES,
+                                 "dual": dual})
             yield pa.RecordBatch.from_pylist(rows, schema=EVIDENCE_ARROW)
 
     return names.mapInArrow(run, EVIDENCE_SCHEMA)
 
 
-def license_ledger(code: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
-    """``code``: doc_id, source, text, repo, path, license_hint. One ledger row per code file."""
-    by_file = evidence.where(~F.col("is_metadata")).select(
-        "repo", F.col("path").alias("license_hint"), F.col("spdx_expression").alias("file_expr"),
-        F.concat_ws(":", "path", "rule").alias("file_evidence"), F.col("score").alias("file_score"))
+def _folder(path: F.Column) -> F.Column:
+    """The folder an evidence file speaks for; debian/copyright speaks for the package above debian/."""
+    return F.when(path.endswith("debian/copyright"), F.regexp_replace(path, r"/?debian/copyright$", "")) \
+        .otherwise(F.regexp_replace(path, r"/?[^/]*$", ""))
+
+
+def _nearest_folder_evidence(docs: DataFrame, evidence: DataFrame) -> DataFrame:
+    """doc_id → the license files of the deepest folder above the document that has any."""
+    folders = (evidence.where(~F.col("is_metadata")).withColumn("folder", _folder(F.col("path")))
+               .groupBy("repo", "folder")
+               .agg(F.sort_array(F.collect_list(F.struct("path", "detection", "dual"))).alias("folder_files")))
+    ancestors = docs.where(F.col("repo").isNotNull() & F.col("path").isNotNull()).select(
+        "doc_id", "repo", F.posexplode(F.expr("transform(sequence(size(split(path, '/')) - 1, 0, -1), "
+                                              "i -> array_join(slice(split(path, '/'), 1, i), '/'))")).alias("depth", "folder"))
+    nearest = Window.partitionBy("doc_id").orderBy("depth")
+    return (ancestors.join(folders, ["repo", "folder"]).withColumn("_n", F.row_number().over(nearest))
+            .where("_n = 1").select("doc_id", "folder_files"))
+
+
+def license_ledger(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
+    """``docs``: doc_id, source, domain, text, repo, path, license_hint. One ledger row per document."""
+    own = evidence.select("repo", "path", F.col("detection").alias("own"))
     shallowest = Window.partitionBy("repo").orderBy(F.size(F.split("path", "/")), "path")
     by_repo = (evidence.where("is_metadata").withColumn("_n", F.row_number().over(shallowest)).where("_n = 1")
-               .select("repo", F.col("spdx_expression").alias("meta_expr"),
-                       F.concat_ws(":", "path", "rule").alias("meta_evidence"), F.col("score").alias("meta_score")))
-    joined = code.join(by_file, ["repo", "license_hint"], "left").join(by_repo, "repo", "left")
+               .select("repo", F.col("path").alias("meta_path"), F.col("detection").alias("meta")))
+    joined = (docs.join(own, ["repo", "path"], "left").join(_nearest_folder_evidence(docs, evidence), "doc_id", "left")
+              .join(by_repo, "repo", "left"))
     cfg_json = cfg.model_dump_json()
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -61,24 +104,57 @@ def license_ledger(code: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> 
         for batch in batches:
             rows = []
             for r in batch.to_pylist():
-                header = detect_header(r["text"], local)
-                if header:
-                    expr, evidence, score = header.spdx, f"{r['path']}:{header.rule}", header.score
-                elif r["file_expr"]:
-                    expr, evidence, score = r["file_expr"], r["file_evidence"], r["file_score"]
-                elif r["meta_expr"]:
-                    expr, evidence, score = r["meta_expr"], r["meta_evidence"], r["meta_score"]
-                elif r["license_hint"] and (named := from_name(r["license_hint"])):
-                    expr, evidence, score = named, "record:license-field", 0.7
-                else:
-                    expr, evidence, score = None, None, 0.0
+                expr, evidence_of, score, found = _effective(r, local)
                 rows.append(LicenseRecord(
-                    doc_id=r["doc_id"], source=r["source"], repo=r["repo"], path=r["path"],
+                    doc_id=r["doc_id"], source=r["source"], domain=r["domain"], repo=r["repo"], path=r["path"],
                     sha256=hashlib.sha256(r["text"].encode("utf-8", "surrogatepass")).hexdigest(),
-                    spdx_expression=expr, evidence=evidence, score=score, decision=decide(expr, local),
-                    detector_version=DETECTOR_VERSION).model_dump())
+                    spdx_expression=expr, licenses_found=found, evidence=evidence_of, score=score,
+                    decision=decide(expr, local) if expr else NO_EVIDENCE, detector_version=DETECTOR_VERSION).model_dump())
             yield pa.RecordBatch.from_pylist(rows, schema=LEDGER_ARROW)
 
-    return joined.select("doc_id", "source", "text", "repo", "path", "license_hint", "file_expr", "file_evidence", "file_score",
-                         "meta_expr", "meta_evidence", "meta_score").mapInArrow(run, spark_schema(LicenseRecord))
+    ledger = joined.select("doc_id", "source", "domain", "text", "repo", "path", "license_hint", "own", "folder_files",
+                           "meta_path", "meta").mapInArrow(run, spark_schema(LicenseRecord))
+    return _source_policy(ledger, cfg)
 
+
+def _effective(r: dict, cfg: LicenseConfig) -> tuple[str | None, str | None, float, list[str]]:
+    path = r["path"]
+    own = _load(r["own"]) if r["own"] else None
+    own = own if own and own.spdx else None
+    header = None if own else detect_header(r["text"], cfg)
+    if header:
+        return header.spdx, f"{path}:{header.rule}", header.score, header.found
+    if own:
+        return own.spdx, f"{path}:{own.rule}", own.score, own.found
+    if r["folder_files"]:
+        files = [(_load(f["detection"]), f["dual"]) for f in r["folder_files"]]
+        expr, found = combine(files, path)
+        rules = "+".join(f"{f['path']}:{d.rule}" for f, (d, _) in zip(r["folder_files"], files))
+        return expr, rules, min(d.score for d, _ in files), found
+    if r["meta"]:
+        det = _load(r["meta"])
+        return effective(path, det), f"{r['meta_path']}:{det.rule}", det.score, det.found
+    hint = r["license_hint"]
+    if hint and "/" not in hint and not EVIDENCE_NAMES.match(hint) and (named := from_name(hint)):
+        return named, "record:license-field", 0.7, [named]
+    return None, None, 0.0, []
+
+
+def _source_policy(ledger: DataFrame, cfg: LicenseConfig) -> DataFrame:
+    """Documents without any evidence: a source named in ``source_policy`` gets that decision;
+    otherwise text from a source where no document carries license evidence follows
+    ``unlicensed_text`` (forum posts, web text), and everything else is ``exclude:no-license``."""
+    has_evidence = F.max(F.col("spdx_expression").isNotNull().cast("int")).over(Window.partitionBy("source")) > 0
+    policy = F.create_map(*[F.lit(x) for kv in sorted(cfg.source_policy.items()) for x in kv]) if cfg.source_policy else None
+    named = policy[F.col("source")] if policy is not None else F.lit(None).cast("string")
+    default = F.when((F.col("domain") != "code") & ~has_evidence & F.lit(cfg.unlicensed_text == "allow"), F.lit("allow"))
+    chosen = F.coalesce(named, F.when(default.isNotNull(), F.lit("allow")))
+    no_evidence = F.col("spdx_expression").isNull()
+    return ledger.select(
+        *[c for c in ledger.columns if c not in {"decision", "evidence"}],
+        F.when(no_evidence & named.isNotNull(), F.concat(F.lit("policy:source:"), F.col("source")))
+         .when(no_evidence & chosen.isNotNull(), F.lit("policy:no-evidence-in-source")).otherwise(F.col("evidence")).alias("evidence"),
+        F.when(no_evidence & (chosen == "allow"), F.lit("allow"))
+         .when(no_evidence & (chosen == "exclude"), F.lit("exclude:source-policy"))
+         .otherwise(F.col("decision")).alias("decision"),
+    ).select(*ledger.columns)

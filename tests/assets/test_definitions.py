@@ -70,7 +70,7 @@ def test_curation_and_license_assets_materialize_after_ingest_with_passing_check
     checks = {(c.asset_key.to_user_string(), c.check_name): c for c in result.get_asset_check_evaluations()}
     assert len(checks) == 4 and all(c.passed for c in checks.values())
     assert checks[("documents_clean", "records_conserved")].metadata["input"].value == 5
-    assert checks[("curated_documents", "no_excluded_license")].metadata["excluded_code_files_in_curated"].value == 0
+    assert checks[("curated_documents", "no_excluded_license")].metadata["excluded_documents_in_curated"].value == 0
     meta = result.asset_materializations_for_node("dedup")[0].metadata
     assert meta["lsh_bands_x_rows"].value == "9 x 13"
 

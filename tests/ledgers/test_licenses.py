@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from ledgers.curation import run_clean, run_dedup
 from ledgers.ingest import ingest_drop
 from ledgers.landing import describe, list_candidates
@@ -56,3 +58,89 @@ def test_ledger_decides_per_file_and_nothing_excluded_reaches_the_curated_set(la
     assert keepers == kept + removed and removed == 3
     paths = {r["doc_id"] for r in lake.read("curated_documents").collect()}
     assert ledger["app/gpl_part.py"]["doc_id"] not in paths and ledger["app/main.py"]["doc_id"] in paths
+
+
+COMMON = Path("/usr/share/common-licenses")
+README = "# Project\n\nThis project parses configuration files and prints a short report for each one of them, " \
+         "with the line numbers of every problem it finds and a suggestion of how to fix it.\n"
+PROPRIETARY = ("Copyright 2024 Example Corp. All rights reserved.\n\nThis software and its documentation are confidential "
+               "and proprietary to Example Corp and may not be copied, distributed or used without written permission.\n")
+POST = "How do I read a file line by line in Python without loading all of it into memory at once? Iterate over the file object.\n"
+
+
+def _land_mixed(lake, settings) -> None:
+    import json
+
+    landing = settings.landing.path
+    _files(landing / "proj", {"LICENSE": MIT, "README.md": README, "docs/guide.md": README.replace("Project", "Guide"),
+                              "src/main.py": "def main():\n    return 'ok'\n",
+                              "vendor/gpl/COPYING": (COMMON / "GPL-3").read_text(), "vendor/gpl/COPYING.LESSER": (COMMON / "LGPL-3").read_text(),
+                              "vendor/gpl/lib.c": "int lib(void) { return 4; }\n"})
+    _files(landing / "closed", {"LICENSE": PROPRIETARY, "notes.md": README.replace("Project", "Notes"), "tool.py": "def tool():\n    return 5\n"})
+    _files(landing / "dual", {"LICENSE-MIT": MIT, "LICENSE-APACHE": (COMMON / "Apache-2.0").read_text(),
+                              "COPYRIGHT": "Licensed under either of the Apache License, Version 2.0 or the MIT license, at your option.\n",
+                              "src/lib.rs": "pub fn add(a: i32, b: i32) -> i32 { a + b }\n"})
+    (landing / "forum.jsonl").write_text(json.dumps({"text": POST, "source": "forum", "domain": "text"}) + "\n")
+    (landing / "wiki.jsonl").write_text(json.dumps({"text": README, "source": "wiki", "domain": "text", "license": "CC0-1.0"}) + "\n"
+                                        + json.dumps({"text": README.replace("Project", "Other"), "source": "wiki", "domain": "text"}) + "\n")
+    for candidate in list_candidates(landing)[0]:
+        ingest_drop(lake, describe(candidate), settings.landing)
+    run_clean(lake, CleanConfig())
+    run_dedup(lake, MinHashConfig())
+
+
+@pytest.mark.skipif(not COMMON.is_dir(), reason="Debian's common-licenses are not on this machine")
+def test_every_document_gets_a_decision_and_license_texts_are_decided_on_their_own_text(lake, settings):
+    _land_mixed(lake, settings)
+    run_license_ledger(lake, LicenseConfig())
+    rows = lake.read("license_ledger").collect()
+    assert len(rows) == lake.read("documents_clean").count()
+    by = {(r["source"], r["path"] or r["doc_id"]): r for r in rows}
+    assert by[("proj", "README.md")]["decision"] == "allow" and by[("proj", "README.md")]["evidence"] == "LICENSE:text:mit"
+    assert by[("proj", "docs/guide.md")]["decision"] == "allow" and by[("proj", "LICENSE")]["spdx_expression"] == "MIT"
+    assert by[("proj", "vendor/gpl/COPYING")]["decision"].startswith("exclude:copyleft:GPL-3.0")
+    lib = by[("proj", "vendor/gpl/lib.c")]
+    assert lib["spdx_expression"] == "GPL-3.0-only AND LGPL-3.0-only" and lib["decision"].startswith("exclude:copyleft")
+    assert by[("closed", "LICENSE")]["decision"] == "exclude:unknown:LicenseRef-proprietary"
+    assert by[("closed", "notes.md")]["decision"] == "exclude:unknown:LicenseRef-proprietary"
+    rs = by[("dual", "src/lib.rs")]
+    assert rs["spdx_expression"] == "MIT OR Apache-2.0" and rs["decision"] == "allow"
+    assert set(rs["licenses_found"]) == {"MIT", "Apache-2.0"}
+    forum = next(r for r in rows if r["source"] == "forum")
+    assert forum["decision"] == "allow" and forum["evidence"] == "policy:no-evidence-in-source"
+    wiki = sorted((r["spdx_expression"] or "", r["decision"]) for r in rows if r["source"] == "wiki")
+    assert wiki == [("", "exclude:no-license"), ("CC0-1.0", "allow")]
+
+    curated = run_curated(lake)
+    assert curated.conserved and excluded_in_curated(lake) == 0
+    kept = {r["doc_id"] for r in lake.read("curated_documents").collect()}
+    for key in [("proj", "vendor/gpl/COPYING"), ("proj", "vendor/gpl/COPYING.LESSER"), ("closed", "LICENSE"), ("closed", "notes.md")]:
+        if key in by:
+            assert by[key]["doc_id"] not in kept, key
+    assert by[("proj", "README.md")]["doc_id"] in kept and forum["doc_id"] in kept
+
+    run_license_ledger(lake, LicenseConfig(source_policy={"forum": "exclude"}, unlicensed_text="exclude"))
+    forum = next(r for r in lake.read("license_ledger").collect() if r["source"] == "forum")
+    assert forum["decision"] == "exclude:source-policy" and forum["evidence"] == "policy:source:forum"
+
+
+def test_no_excluded_license_check_fires_on_a_tampered_curated_set(lake, settings):
+    from pyspark.sql import functions as F
+
+    _files(settings.landing.path / "app", {"LICENSE": MIT, "main.py": "def main():\n    return 1\n",
+                                           "gpl.py": GPL_NOTICE + "def part():\n    return 2\n"})
+    for candidate in list_candidates(settings.landing.path)[0]:
+        ingest_drop(lake, describe(candidate), settings.landing)
+    run_clean(lake, CleanConfig())
+    run_dedup(lake, MinHashConfig())
+    run_license_ledger(lake, LicenseConfig())
+    run_curated(lake)
+    assert excluded_in_curated(lake) == 0
+    excluded = lake.read("license_ledger").where(F.col("decision") != "allow").select("doc_id")
+    clean = lake.read("documents_clean").select("doc_id", "domain", "bucket", "bytes")
+    smuggled = excluded.join(clean, "doc_id").withColumn("spdx_expression", F.lit("MIT"))
+    lake.write(lake.read("curated_documents").unionByName(smuggled), "curated_documents", mode="overwrite")
+    assert excluded_in_curated(lake) == 1
+    orphan = lake.read("curated_documents").limit(1).withColumn("doc_id", F.lit("0" * 64))
+    lake.write(lake.read("curated_documents").unionByName(orphan), "curated_documents", mode="overwrite")
+    assert excluded_in_curated(lake) == 2
