@@ -27,13 +27,38 @@ def optimal_bands_rows(threshold: float, num_perm: int, fp_weight: float = 0.5, 
     return best
 
 
+def recall_bands_rows(threshold: float, num_perm: int, min_probability: float) -> tuple[int, int]:
+    """The (bands, rows) that makes a pair at exactly ``threshold`` a candidate with probability
+    at least ``min_probability``, with as many rows per band as that allows (fewest false
+    candidates: each one costs an exact Jaccard check, never a wrong merge). None reaching it is a
+    configuration error, named with the fix."""
+    best = None
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if float(_probability_collide(np.array([threshold]), bands, rows)[0]) >= min_probability:
+            best = (bands, rows)
+    if best is None:
+        raise ValueError(f"minhash: no bands x rows within num_perm={num_perm} reaches candidate probability "
+                         f"{min_probability} at threshold {threshold}; raise num_perm or lower min_candidate_probability")
+    return best
+
+
+def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
+    """Probability that a pair with this Jaccard shares at least one LSH band: 1 - (1 - J^r)^b."""
+    return float(_probability_collide(np.array([jaccard]), bands, rows)[0])
+
+
 class MinHashConfig(BaseModel):
-    """MinHash-LSH near-dedup. ``bands``/``rows`` are derived from the threshold unless set."""
+    """MinHash-LSH near-dedup, recall first: LSH only proposes candidates, and every candidate pair
+    is confirmed by the exact Jaccard of the two documents' shingle sets. ``bands``/``rows`` are
+    derived from ``threshold`` and ``min_candidate_probability`` unless set."""
 
     ngram: int = Field(5, ge=1, description="word n-gram shingle size")
     num_perm: int = Field(128, ge=8, le=1024, description="MinHash permutations")
     threshold: float = Field(0.8, gt=0.0, lt=1.0, description="Jaccard similarity that makes two documents duplicates")
     seed: int = Field(1, description="seed of the permutation coefficients; fixed so reruns agree")
+    min_candidate_probability: float = Field(
+        0.95, gt=0.0, lt=1.0, description="LSH recall at the threshold: chance that a pair at J = threshold becomes a candidate")
     bands_override: int | None = Field(None, ge=1, description="force the number of LSH bands")
     rows_override: int | None = Field(None, ge=1, description="force rows per band")
     max_cc_iterations: int = Field(40, ge=1, description="cap on large-star/small-star rounds")
@@ -50,10 +75,16 @@ class MinHashConfig(BaseModel):
         if self.bands_override and self.bands_override * self.rows_override > self.num_perm:
             raise ValueError(f"minhash: bands_override*rows_override = {self.bands_override * self.rows_override} "
                              f"exceeds num_perm={self.num_perm}; lower one of them")
+        self.bands_rows  # fails fast when no banding reaches min_candidate_probability
         return self
 
     @cached_property
     def bands_rows(self) -> tuple[int, int]:
         if self.bands_override:
             return self.bands_override, self.rows_override  # type: ignore[return-value]
-        return optimal_bands_rows(self.threshold, self.num_perm)
+        return recall_bands_rows(self.threshold, self.num_perm, self.min_candidate_probability)
+
+    @property
+    def candidate_probability_at_threshold(self) -> float:
+        """The derived LSH recall at ``threshold`` (>= min_candidate_probability unless overridden)."""
+        return candidate_probability(self.threshold, *self.bands_rows)

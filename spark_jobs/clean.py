@@ -14,7 +14,7 @@ from schemas.types import arrow_schema, spark_schema
 from spark_jobs.text_rules import clean_document
 
 STAGE = "clean"
-_OUT = pa.schema(list(arrow_schema(DocumentClean)) + [pa.field("reason", pa.string())])
+_OUT = pa.schema(list(arrow_schema(DocumentClean)) + [pa.field("reason", pa.string()), pa.field("reason_detail", pa.string())])
 
 
 def clean_documents(raw: DataFrame, cfg: CleanConfig) -> DataFrame:
@@ -33,13 +33,16 @@ def clean_documents(raw: DataFrame, cfg: CleanConfig) -> DataFrame:
                 rows.append(out)
             yield pa.RecordBatch.from_pylist(rows, schema=_OUT)
 
-    out_schema = spark_schema(DocumentClean).add("reason", "string")
+    out_schema = spark_schema(DocumentClean).add("reason", "string").add("reason_detail", "string")
     return raw.select(*columns).mapInArrow(run, out_schema)
 
 
 def split_clean(cleaned: DataFrame, drop_col: str = "reason") -> tuple[DataFrame, DataFrame]:
-    kept = cleaned.where(F.col(drop_col).isNull()).drop(drop_col)
+    """(kept documents, rejects rows): each reject's detail names the document and the score
+    that broke the rule, e.g. ``doc_id 3f…: max_line_length=1532 > 1000``."""
+    kept = cleaned.where(F.col(drop_col).isNull()).drop(drop_col, "reason_detail")
+    drop_id = F.col("drop_id") if "drop_id" in cleaned.columns else F.lit(None).cast("string")
     removed = cleaned.where(F.col(drop_col).isNotNull()).select(
         "source", "uri", F.lit(STAGE).alias("stage"), F.col(drop_col).alias("reason"),
-        F.concat(F.lit("doc_id "), F.col("doc_id")).alias("detail"), F.lit(None).cast("string").alias("drop_id"))
+        F.concat_ws(": ", F.concat(F.lit("doc_id "), F.col("doc_id")), F.col("reason_detail")).alias("detail"), drop_id.alias("drop_id"))
     return kept, removed

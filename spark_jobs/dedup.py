@@ -1,4 +1,4 @@
-"""Exact and MinHash-LSH near-duplicate detection on Spark.
+"""Exact and MinHash-LSH near-duplicate detection on Spark: LSH for candidates, exact Jaccard to confirm.
 
 Keepers are always the smallest ``doc_id`` of their group (exact hash or near-duplicate
 cluster): doc ids are content hashes, so every rerun, on any cluster size, picks the same ones.
@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from schemas.dedup import MinHashConfig
-from spark_jobs.minhash import band_keys, permutations, signatures
+from spark_jobs.minhash import band_keys, permutations, shingle_sets, signatures
 
 SIGNATURE_SCHEMA = "doc_id string, has_shingles boolean, signature array<int>, band_keys array<bigint>"
 
@@ -51,22 +51,63 @@ def minhash_signatures(df: DataFrame, cfg: MinHashConfig) -> DataFrame:
     return df.select("doc_id", "text").mapInArrow(compute, SIGNATURE_SCHEMA)
 
 
-def confirmed_edges(sigs: DataFrame, cfg: MinHashConfig) -> DataFrame:
-    """Near-duplicate edges ``(src, dst, est_jaccard)``: documents sharing an LSH band bucket,
-    linked to the bucket's smallest doc_id when their signatures agree on at least
-    ``threshold`` of the slots.
+def document_sketches(df: DataFrame, cfg: MinHashConfig, key: str = "doc_id") -> DataFrame:
+    """One row per ``key``: MinHash signature, LSH band keys and the sorted distinct shingle
+    hashes (``shingles``, ``n_shingles``) that confirm candidates exactly. Computed once per
+    document and stored, so later drops never recompute them."""
+    bands, rows = cfg.bands_rows
+    cfg_json = cfg.model_dump_json()
+    schema = (f"{key} string, has_shingles boolean, signature array<int>, band_keys array<bigint>, "
+              "shingles array<bigint>, n_shingles int")
 
-    Stars instead of all pairs keep a bucket of k documents at k-1 edges, not k²/2. The
-    smallest member's signature travels with the bucket window, so confirming an edge needs no
-    join back to the signatures."""
-    buckets = sigs.where("has_shingles").select("doc_id", "signature", F.posexplode("band_keys").alias("band", "key"))
-    w = Window.partitionBy("band", "key").orderBy("doc_id")
-    equal = F.expr("aggregate(zip_with(smallest_signature, signature, (x, y) -> IF(x = y, 1, 0)), 0, (acc, v) -> acc + v)")
-    return (buckets.withColumn("src", F.first("doc_id").over(w)).withColumn("smallest_signature", F.first("signature").over(w))
-            .where(F.col("src") != F.col("doc_id"))
-            .select("src", F.col("doc_id").alias("dst"), (equal / F.lit(cfg.num_perm)).alias("est_jaccard"))
-            .where(F.col("est_jaccard") >= cfg.threshold)
-            .dropDuplicates(["src", "dst"]))
+    def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        local = MinHashConfig.model_validate_json(cfg_json)
+        perms = permutations(local)
+        for batch in batches:
+            text = batch.column("text")
+            sig, has = signatures(text, local, perms)
+            sets = shingle_sets(text, local.ngram)
+            yield pa.RecordBatch.from_arrays([
+                batch.column(key),
+                pa.array(has),
+                pa.FixedSizeListArray.from_arrays(pa.array(sig.view(np.int32).ravel()), local.num_perm).cast(pa.list_(pa.int32())),
+                pa.FixedSizeListArray.from_arrays(pa.array(band_keys(sig, bands, rows).ravel()), bands).cast(pa.list_(pa.int64())),
+                sets,
+                pa.array(np.diff(np.asarray(sets.offsets)).astype(np.int32)),
+            ], names=[key, "has_shingles", "signature", "band_keys", "shingles", "n_shingles"])
+
+    return df.select(key, "text").mapInArrow(compute, schema)
+
+
+def bucket_members(sketches: DataFrame, key: str = "doc_id") -> DataFrame:
+    """``(band, bucket, key)``: one row per document and LSH band."""
+    return sketches.where("has_shingles").select(key, F.posexplode("band_keys").alias("band", "bucket"))
+
+
+def candidate_pairs(probe: DataFrame, stored: DataFrame, key: str = "doc_id") -> DataFrame:
+    """Every pair ``(a, b)``, ``a < b``, that shares a band bucket, with at least one side in
+    ``probe`` (both are ``bucket_members`` frames; pass the same frame twice for all pairs).
+    All pairs of a bucket, not a star around one member: a candidate missed here is a
+    duplicate missed for good."""
+    p, s = probe.alias("p"), stored.alias("s")
+    joined = p.join(s, (F.col("p.band") == F.col("s.band")) & (F.col("p.bucket") == F.col("s.bucket")))
+    a, b = F.col(f"p.{key}"), F.col(f"s.{key}")
+    return joined.where(a != b).select(F.least(a, b).alias("a"), F.greatest(a, b).alias("b")).distinct()
+
+
+def jaccard_edges(pairs: DataFrame, sketches: DataFrame, threshold: float, key: str = "doc_id") -> DataFrame:
+    """``(src, dst, jaccard)`` for the candidate pairs whose exact shingle-set Jaccard reaches
+    ``threshold``. Pairs whose sizes alone rule it out (J <= min/max) skip the intersection."""
+    side = sketches.select(key, "shingles", "n_shingles")
+    left = side.select(F.col(key).alias("a"), F.col("shingles").alias("sa"), F.col("n_shingles").alias("na"))
+    right = side.select(F.col(key).alias("b"), F.col("shingles").alias("sb"), F.col("n_shingles").alias("nb"))
+    inter = F.size(F.array_intersect("sa", "sb"))
+    return (pairs.join(left, "a").join(right, "b")
+            .where(F.least("na", "nb") >= F.lit(threshold) * F.greatest("na", "nb"))
+            .withColumn("inter", inter)
+            .select(F.col("a").alias("src"), F.col("b").alias("dst"),
+                    (F.col("inter") / (F.col("na") + F.col("nb") - F.col("inter"))).alias("jaccard"))
+            .where(F.col("jaccard") >= threshold))
 
 
 def _both_ways(edges: DataFrame) -> DataFrame:
@@ -158,10 +199,13 @@ def graph_components(edges: DataFrame, single_task_max_edges: int, max_iteration
 def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
     """``(doc_id, minhash_cluster)`` for every input document; singletons are their own cluster.
 
-    The edges never reach the driver: a small edge set is clustered in one executor task, a
-    large one by the distributed iteration (``single_task_max_edges`` decides)."""
-    sigs = minhash_signatures(docs, cfg).localCheckpoint()
-    edges = confirmed_edges(sigs, cfg).localCheckpoint()
+    LSH proposes, exact Jaccard decides: every pair sharing a band bucket is confirmed on the
+    shingle sets, and clusters are the connected components of the confirmed edges. The edges
+    never reach the driver: a small edge set is clustered in one executor task, a large one by
+    the distributed iteration (``single_task_max_edges`` decides)."""
+    sketches = document_sketches(docs, cfg).localCheckpoint()
+    members = bucket_members(sketches)
+    edges = jaccard_edges(candidate_pairs(members, members), sketches, cfg.threshold).localCheckpoint()
     components = graph_components(edges, cfg.single_task_max_edges, cfg.max_cc_iterations)
-    return (sigs.select("doc_id").join(components.withColumnRenamed("node", "doc_id"), "doc_id", "left")
+    return (sketches.select("doc_id").join(components.withColumnRenamed("node", "doc_id"), "doc_id", "left")
             .select("doc_id", F.coalesce("component", "doc_id").alias("minhash_cluster")))

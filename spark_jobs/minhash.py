@@ -142,3 +142,18 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
             h = _mix(h ^ value.astype(np.uint64))
         keys[:, band] = h
     return keys.view(np.int64)
+
+
+def shingle_sets(texts: pa.Array, ngram: int) -> pa.ListArray:
+    """Each document's distinct shingle hashes (sorted as unsigned, stored as int64):
+    the sets whose exact Jaccard confirms a candidate pair. Two distinct shingles share a 64-bit
+    hash with probability 2^-64, so this Jaccard is exact up to that."""
+    hashes, parents = shingle_hashes(texts, ngram)
+    order = np.lexsort((hashes, parents))
+    hashes, parents = hashes[order], parents[order]
+    keep = np.ones(len(hashes), dtype=bool)
+    keep[1:] = (hashes[1:] != hashes[:-1]) | (parents[1:] != parents[:-1])
+    hashes, parents = hashes[keep], parents[keep]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents, minlength=len(texts)), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(hashes.view(np.int64)))

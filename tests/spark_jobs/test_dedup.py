@@ -5,19 +5,25 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from bench.planted import pair_scores, planted_corpus, shingle_set
-from schemas.dedup import MinHashConfig, optimal_bands_rows
-from spark_jobs.dedup import components_in_one_task, connected_components, near_duplicate_clusters
+from bench.planted import jaccard, pair_scores, planted_corpus, real_bases, recall_between, shingle_set
+from schemas.dedup import MinHashConfig, candidate_probability, optimal_bands_rows
+from spark_jobs.dedup import (bucket_members, candidate_pairs, components_in_one_task, connected_components, document_sketches,
+                              jaccard_edges, near_duplicate_clusters)
 from spark_jobs.minhash import shingle_hashes, signatures
 
 CFG = MinHashConfig()
 
 
-def test_bands_and_rows_follow_the_threshold():
-    assert CFG.bands_rows == (9, 13)
+def test_bands_and_rows_are_chosen_for_recall_at_the_threshold():
+    assert CFG.bands_rows == (18, 7)
+    assert CFG.candidate_probability_at_threshold >= 0.95
+    assert candidate_probability(0.8, 16, 8) < 0.95, "one more row per band would miss the recall target"
+    assert MinHashConfig(threshold=0.5).bands_rows[1] < 7
     assert optimal_bands_rows(0.5, 128)[1] < 13
     with pytest.raises(ValueError, match="exceeds num_perm"):
         MinHashConfig(bands_override=20, rows_override=10)
+    with pytest.raises(ValueError, match="min_candidate_probability"):
+        MinHashConfig(num_perm=8, threshold=0.3, min_candidate_probability=0.999999)
 
 
 def test_shingles_match_the_reference_tokenizer_and_short_documents_get_one():
@@ -54,18 +60,31 @@ def test_one_task_union_find_agrees_with_the_distributed_iteration(spark):
     assert one_task == distributed and len(set(one_task.values())) > 1
 
 
-def test_planted_near_duplicates_are_found_against_exact_jaccard(spark):
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    bases = [p.read_text() for p in sorted((stdlib / "email").glob("*.py")) if p.stat().st_size > 3000][:10]
-    corpus = planted_corpus(bases)
-    assert len(corpus.truth) > 30
-    below = [j for j in corpus.jaccard.values() if 0.6 <= j < 0.8]
-    assert below, "the corpus must hold pairs just under the threshold"
+def test_every_candidate_pair_is_confirmed_by_its_exact_jaccard(spark):
+    base = " ".join(f"w{i}" for i in range(300))
+    texts = {"a": base, "b": base.replace("w150 ", "x "), "c": base.replace("w10 ", "y ").replace("w200 ", "z "),
+             "d": " ".join(base.split()[:280]), "e": "other words entirely " * 30}
+    df = spark.createDataFrame(sorted(texts.items()), "doc_id string, text string")
+    sketches = document_sketches(df, CFG)
+    members = bucket_members(sketches)
+    edges = {(r["src"], r["dst"]): r["jaccard"] for r in jaccard_edges(candidate_pairs(members, members), sketches, 0.5).collect()}
+    sets = {k: shingle_set(v, 5) for k, v in texts.items()}
+    for (a, b), j in edges.items():
+        assert j == pytest.approx(jaccard(sets[a], sets[b]), abs=1e-12), (a, b)
+    assert {("a", "b"), ("a", "c"), ("b", "c"), ("a", "d")} <= set(edges)
+    assert not any("e" in pair for pair in edges)
+
+
+def test_planted_near_duplicates_reach_f1_and_recall_against_exact_jaccard(spark):
+    code, prose = real_bases(code=20, prose=20)
+    corpus = planted_corpus(code + prose, variants=1)
+    assert len(corpus.truth) > 10 and corpus.true_pairs_between(0.6, 0.8), "pairs on both sides of the threshold"
     df = spark.createDataFrame(sorted(corpus.docs.items()), "doc_id string, text string")
     clusters = {r["doc_id"]: r["minhash_cluster"] for r in near_duplicate_clusters(df, CFG).collect()}
     assert set(clusters) == set(corpus.docs)
     precision, recall, f1 = pair_scores(clusters, corpus.truth)
-    assert f1 >= 0.75, (precision, recall, f1)
+    assert f1 >= 0.95, (precision, recall, f1)
+    assert recall_between(clusters, corpus, 0.85)[0] >= 0.95
     for cluster in set(clusters.values()):
         assert cluster == min(d for d, c in clusters.items() if c == cluster)
     lookalikes = [d for d in corpus.docs if d.endswith("lookalike")]
