@@ -10,6 +10,7 @@ from assets.distill import distilled_sft
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.packing import manifests
+from assets.post_training import dpo_run, post_training_job, sft_run
 from assets.serving import engine_build, latency_sweep, serving_job
 from assets.splits import decontaminated_documents, splits
 from assets.tokenizer import tokenizer, tokenizer_metrics
@@ -41,10 +42,10 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     settings = settings or IrmSettings()
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
-                decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
+                decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval, sft_run, dpo_run,
                 distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit],
-        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job,
-              maintenance_job, audit_job, latency_job],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, post_training_job, distill_job,
+              serving_job, maintenance_job, audit_job, latency_job],
         sensors=[landing_sensor, checkpoint_sensor, automation_sensor, incident_sensor],
         schedules=schedules_from(settings.operations),
         resources=resources_from(settings),

@@ -19,9 +19,12 @@ class PackRunConfig(Config):
     seq_len: int = 131_072
     max_shard_tokens: int = 1 << 28
     tokenizer_id: Optional[str] = None
+    long_share: float = 0.0
+    long_min_tokens: Optional[int] = None
 
     def to_config(self) -> PackConfig:
-        return PackConfig(seq_len=self.seq_len, max_shard_tokens=self.max_shard_tokens, tokenizer_id=self.tokenizer_id)
+        return PackConfig(seq_len=self.seq_len, max_shard_tokens=self.max_shard_tokens, tokenizer_id=self.tokenizer_id,
+                          long_share=self.long_share, long_min_tokens=self.long_min_tokens)
 
 
 @asset(
@@ -30,7 +33,8 @@ class PackRunConfig(Config):
         AssetCheckSpec("shards_match_manifest", asset="manifests", blocking=True,
                        description="every shard's .bin/.idx hashes and token counts equal its manifest row"),
         AssetCheckSpec("records_conserved", asset="manifests", blocking=True,
-                       description="every document with a split is packed, and every token (plus one EOD each) is in a shard"),
+                       description="every document of splits is packed exactly once (counted from splits, not after its join "
+                                   "with the texts), and every token (plus one EOD each) is in a shard"),
     ],
     description="Tokenized, best-fit-decreasing packed Megatron shards (.bin/.idx) and their manifest (id = hash of its rows).",
 )
@@ -43,6 +47,7 @@ def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: Spar
         metadata={
             "manifest_id": report.manifest_id, "tokenizer_id": report.tokenizer_id, "seq_len": cfg.seq_len,
             "shards": len(report.shards), "tokens": report.tokens_packed, "dagster/row_count": len(report.shards),
+            "long_share_target": cfg.long_share, "long_share_realized": round(report.long_share, 4),
             "per_bucket_split": MetadataValue.md(bucket_table(report.shards)),
             "train_mix_vs_target": MetadataValue.md(mix_table(mix_against_target(report.shards, cfg.target_mix))),
             "input_versions": MetadataValue.json(report.input_versions),
@@ -52,5 +57,6 @@ def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: Spar
             AssetCheckResult(check_name="shards_match_manifest", passed=not problems, metadata={"problems": MetadataValue.json(problems[:20])}),
             AssetCheckResult(check_name="records_conserved", passed=report.conserved,
                              metadata={"documents_in": report.documents_in, "documents_packed": report.documents_packed,
+                                       "documents_without_text": report.documents_without_text,
                                        "tokens_in_with_eod": report.tokens_in, "tokens_packed": report.tokens_packed}),
         ], data_version=DataVersion(report.manifest_id)))

@@ -35,11 +35,11 @@ class TrainingRunConfig(Config):
     """The CPU trainer's knobs (the cluster plan is TrainingPlan's defaults)."""
 
     steps: int = 40
-    context: int = 128
     batch_size: int = 8
     save_every: int = 20
     lr: float = 3e-3
-    manifest_id: str = Field("", description="empty = the manifest Dagster materialized upstream")
+    manifest_id: str = Field("", description="stage A's manifest; empty = the manifest Dagster materialized upstream")
+    stage_b_manifest_id: str = Field("", description="stage B's own long-context manifest; empty = the newest one packed at its seq_length")
 
 
 def _curve_table(curve: list[dict], every: int) -> str:
@@ -54,10 +54,12 @@ def _curve_table(curve: list[dict], every: int) -> str:
 def training_run(context: AssetExecutionContext, config: TrainingRunConfig, spark: SparkResource, lake: LakeResource,
                  training: TrainingResource) -> MaterializeResult:
     settings = training.settings(lake)
-    local = {"steps": config.steps, "context": config.context, "batch_size": config.batch_size, "save_every": config.save_every,
+    local = {"steps": config.steps, "batch_size": config.batch_size, "save_every": config.save_every,
              "lr": config.lr, "model": LocalModel().model_dump()}
-    report = run_training(lake.lake(spark), settings, TrainingPlan(), local, consumed_id(context, "manifests", "manifest_id", config.manifest_id),
-                          dagster_run_id=context.run_id)
+    plan = TrainingPlan()
+    stages = {plan.stages[1].name: config.stage_b_manifest_id} if config.stage_b_manifest_id else None
+    report = run_training(lake.lake(spark), settings, plan, local, consumed_id(context, "manifests", "manifest_id", config.manifest_id),
+                          dagster_run_id=context.run_id, stages=stages)
     run = report.run
     if run.status == "FAILED":
         raise RuntimeError(f"training run {run.run_id} failed; logs: `nemo experiment logs {run.experiment_id} 0` "

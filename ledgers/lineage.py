@@ -1,6 +1,7 @@
 """Lineage from an engine (or a checkpoint, a run, a manifest) down to the landing drops, read with DuckDB.
 
-engine → checkpoint → training run → manifest → the Delta version of every table the shards were built
+engine → checkpoint → training run → manifest (or, for SFT/DPO, the post-training dataset → the
+distilled tables, the teachers and the base checkpoint's own chain) → the Delta version of every table the shards were built
 from (with the commit's operation and the run that wrote it) → the landing drops that
 ``drops`` held at its recorded version.
 """
@@ -57,9 +58,26 @@ def _manifest(con, settings: LakeSettings, manifest_id: str) -> Node:
     return node
 
 
+def _table_version(con, table: str, version: int) -> Node:
+    commit = _rows(con, "SELECT operation, rows, run_id FROM lineage WHERE \"table\" = ? AND version = ?", table, version)
+    return Node("table", f"{table}@v{version}", commit[0] if commit else {"note": "no lineage row (written outside the lake helper)"})
+
+
+def _post_training_data(con, settings: LakeSettings, data: dict) -> Node:
+    """An SFT/DPO dataset → the distilled tables' versions, the teachers, and the base checkpoint (down to its drops)."""
+    node = Node("post_training_data", data["dataset_id"], {"kind": data["kind"], "examples": data["examples"],
+                                                            "held_out": data["held_out"], "tasks": len(data["task_ids"])})
+    node.children += [_table_version(con, t, v) for t, v in sorted(dict(data["input_versions"]).items())]
+    node.children += [Node("teacher", t) for t in data["teachers"]]
+    node.children.append(lineage(settings, data["base_checkpoint_id"]))
+    return node
+
+
 def _run(con, settings: LakeSettings, run: dict) -> Node:
     detail = {k: run[k] for k in ("status", "executor", "config_hash", "code_version", "experiment_id", "run_dir")}
-    return Node("training_run", run["run_id"], detail, [_manifest(con, settings, run["manifest_id"])])
+    data = _one(con, "post_training_datasets", "dataset_id", run["manifest_id"])
+    source = _post_training_data(con, settings, data) if data is not None else _manifest(con, settings, run["manifest_id"])
+    return Node("training_run", run["run_id"], detail, [source])
 
 
 def lineage(settings: LakeSettings, item_id: str) -> Node:

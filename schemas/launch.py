@@ -117,7 +117,7 @@ class LocalTrainConfig(BaseModel):
     eod: int
     out_dir: str = Field(description="the run's folder: checkpoints/, loss.jsonl, metrics.json")
     model: LocalModel = Field(default_factory=LocalModel)
-    context: int = Field(128, ge=8, description="tokens per training window (windows are cut from packed sequences)")
+    context: int = Field(128, ge=8, description="tokens per sample: the manifest's seq_len (one packed sequence is one sample)")
     batch_size: int = Field(8, ge=1)
     steps: int = Field(40, ge=1)
     save_every: int = Field(20, ge=1)
@@ -132,3 +132,45 @@ class LocalTrainConfig(BaseModel):
         if len(self.train_shards) != len(self.train_weights) or not self.train_shards:
             raise ValueError("train_shards and train_weights must be non-empty and of equal length: is the manifest's train split empty?")
         return self
+
+
+class FinetuneConfig(BaseModel):
+    """A post-training run of the CPU trainer from a pretraining checkpoint: SFT on packed
+    examples (loss on the answers), or DPO on preference pairs against a frozen reference."""
+
+    run_id: str
+    objective: Literal["sft", "dpo"]
+    dataset_id: str = Field(description="the SFT dataset or DPO pair set id (the run's manifest_id)")
+    base_checkpoint: str = Field(description="HF folder of the checkpoint training starts from (and DPO's reference)")
+    base_checkpoint_id: str
+    train_data: str = Field(description="SFT: Megatron-Bridge packed .npy; DPO: JSONL of tokenized pairs")
+    tokenizer_uri: str
+    eod: int
+    out_dir: str
+    steps: int = Field(8, ge=1)
+    batch_size: int = Field(4, ge=1)
+    save_every: int = Field(8, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    beta: float = Field(0.1, gt=0, description="DPO temperature: how far the policy may move from the reference")
+    seed: int = 1234
+
+    @property
+    def manifest_id(self) -> str:
+        return self.dataset_id
+
+
+class PostTrainingPlan(BaseModel):
+    """SFT / DPO knobs: the CPU run's (steps, batch, lr) and the cluster config's."""
+
+    pack_size: int = Field(512, ge=16, description="tokens per packed SFT sequence (and DPO's max sequence length)")
+    val_share: float = Field(0.2, ge=0.0, lt=1.0, description="share of tasks held out (all samples of a task on one side)")
+    seed: int = 1234
+    steps: int = Field(8, ge=1)
+    batch_size: int = Field(4, ge=1)
+    save_every: int = Field(8, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    beta: float = Field(0.1, gt=0, description="DPO β (NeMo-RL: dpo.reference_policy_kl_penalty)")
+    cluster_steps: int = Field(2000, ge=1)
+    cluster_lr: float = Field(5e-6, gt=0)
+    cluster_global_batch_size: int = Field(128, ge=1)
+    nemo_rl_dpo_script: str = Field("/opt/nemo-rl/examples/run_dpo.py", description="NeMo-RL's DPO entrypoint inside its container")

@@ -234,8 +234,25 @@ class CheckpointRecord(BaseModel):
     registered_at: dt.datetime
 
 
+class PostTrainingDataset(BaseModel):
+    """An SFT or DPO dataset built from the distilled tables for one base checkpoint's tokenizer."""
+
+    dataset_id: str = Field(description="sft-/dpo-<sha16 of its records>: the manifest_id of the runs that train on it")
+    kind: str = Field(description="sft or dpo")
+    base_checkpoint_id: str = Field(description="the pretraining checkpoint it is tokenized for and training starts from")
+    uris: list[str] = Field(description="files (train, validation, metadata)")
+    sha256: list[str]
+    examples: int
+    held_out: int
+    task_ids: list[str]
+    teachers: list[str] = Field(description="teachers of the kept samples it was built from")
+    input_versions: dict[str, int] = Field(description="Delta versions of distilled_sft / dpo_pairs / distill_candidates read")
+    created_at: dt.datetime
+
+
 class CheckpointEval(BaseModel):
-    """An evaluation of one checkpoint: held-out loss on a split of its manifest."""
+    """An evaluation of one checkpoint: held-out loss on a split of its manifest (or, for a DPO
+    checkpoint, on held-out preference pairs, with the win-rate over its reference in metrics)."""
 
     checkpoint_id: str
     split: str
@@ -243,6 +260,7 @@ class CheckpointEval(BaseModel):
     loss: float
     perplexity: float
     evaluated_at: dt.datetime
+    metrics: Optional[dict[str, float]] = Field(default=None, description="extra measures, e.g. win_rate_vs_reference")
 
 
 class DistilledSft(BaseModel):
@@ -359,6 +377,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("manifests", ShardManifestRow, "Megatron shards per manifest: hashes, token counts and input table versions"),
         TableSpec("training_runs", TrainingRun, "training runs: manifest, config hash, code version, executor, status, metrics"),
         TableSpec("checkpoints", CheckpointRecord, "checkpoints written by training runs, registered once each"),
+        TableSpec("post_training_datasets", PostTrainingDataset, "SFT and DPO datasets built from distilled_sft / dpo_pairs"),
         TableSpec("checkpoint_evals", CheckpointEval, "held-out loss and perplexity of each checkpoint"),
         TableSpec("distilled_sft", DistilledSft, "verified, majority-backed SFT samples (the seed's schema)"),
         TableSpec("distill_candidates", DistillCandidate, "every teacher sample with its verification outcome and decision"),

@@ -1,5 +1,8 @@
 """The embedded default's trainer: a small Llama-family model (transformers' implementation:
 RMSNorm, SwiGLU, RoPE, GQA) trained on CPU for a bounded number of steps on Megatron shards.
+Each packed sequence is one sample exactly as Megatron's GPTDataset draws it
+(``training.packed_samples``): positions restart per document, attention never crosses a
+document boundary, and padding and EOD inputs carry no loss.
 
 Run as ``python -m training.local_trainer CONFIG.json`` (NeMo-Run's LocalExecutor does). It
 writes HF-format checkpoints (safetensors, config, the tokenizer model) under
@@ -23,27 +26,41 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from schemas.launch import LocalTrainConfig
 from training.megatron_shards import read_sequences
+from training.packed_samples import block_causal_mask, gpt_sample
 
 CHECKPOINT_MARKER = "irm_checkpoint.json"
 
 
-def cut_windows(sequences: list[np.ndarray], context: int) -> list[np.ndarray]:
-    """Non-overlapping ``context + 1`` token windows (inputs plus the shifted label) of each sequence."""
-    return [seq[i:i + context + 1] for seq in sequences for i in range(0, len(seq) - context, context)]
-
-
-def windows(shards: list[str], weights: list[float], context: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Non-overlapping ``context + 1`` token windows cut from every packed sequence, and each
-    window's sampling probability (a shard's blend weight shared by its windows)."""
+def packed_sequences(shards: list[str], weights: list[float]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every packed sequence of the shards (each one training sample, as in Megatron's
+    GPTDataset) and its sampling probability (a shard's blend weight shared by its sequences)."""
     out, probs = [], []
     for prefix, weight in zip(shards, weights):
-        mine = cut_windows(read_sequences(prefix), context)
+        mine = read_sequences(prefix)
         out += mine
         probs += [weight / len(mine)] * len(mine) if mine else []
     if not out:
-        raise ValueError(f"no sequence in {shards} is longer than context={context}; lower the trainer's context")
+        raise ValueError(f"the shards {shards} hold no sequence")
     p = np.asarray(probs, dtype=np.float64)
     return out, p / p.sum()
+
+
+def batch_of(sequences: list[np.ndarray], eod: int) -> dict[str, torch.Tensor]:
+    """Stacked ``gpt_sample`` fields of the sequences."""
+    samples = [gpt_sample(s, eod) for s in sequences]
+    return {k: torch.as_tensor(np.stack([x[k] for x in samples])) for k in samples[0]}
+
+
+def masked_loss(model: LlamaForCausalLM, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Mean next-token loss over the unmasked positions, each document attending only to itself
+    (4D block-diagonal causal mask) with positions restarting per document; and how many
+    positions counted."""
+    logits = model(input_ids=batch["tokens"], position_ids=batch["position_ids"],
+                   attention_mask=block_causal_mask(batch["segment_ids"], model.dtype)).logits
+    losses = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), batch["labels"].flatten(), reduction="none")
+    mask = batch["loss_mask"].flatten()
+    counted = int(mask.sum())
+    return (losses * mask).sum() / max(1, counted), counted
 
 
 def build_model(cfg: LocalTrainConfig) -> LlamaForCausalLM:
@@ -71,7 +88,10 @@ def save_checkpoint(model: LlamaForCausalLM, cfg: LocalTrainConfig, step: int, t
     weights = hashlib.sha256((staging / "model.safetensors").read_bytes()).hexdigest()
     (staging / CHECKPOINT_MARKER).write_text(json.dumps({
         "run_id": cfg.run_id, "manifest_id": cfg.manifest_id, "step": step, "tokens_seen": tokens_seen,
-        "loss": loss, "sha256": weights}, indent=1))
+        "loss": loss, "sha256": weights, "base_checkpoint_id": getattr(cfg, "base_checkpoint_id", None)}, indent=1))
+    if (final / CHECKPOINT_MARKER).exists():
+        shutil.rmtree(staging)
+        raise FileExistsError(f"{final} is a complete checkpoint already: a rerun writes under a new run id and never replaces one")
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
     return final
@@ -81,7 +101,10 @@ def train(cfg: LocalTrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(cfg.seed)
-    data, probs = windows(cfg.train_shards, cfg.train_weights, cfg.context)
+    data, probs = packed_sequences(cfg.train_shards, cfg.train_weights)
+    if len(data[0]) != cfg.context:
+        raise ValueError(f"the shards hold {len(data[0])}-token sequences but the trainer's context is {cfg.context}: "
+                         "the context must be the manifest's seq_len")
     model = build_model(cfg)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -94,15 +117,15 @@ def train(cfg: LocalTrainConfig) -> dict:
     model.train()
     for step in range(1, cfg.steps + 1):
         picks = rng.choice(len(data), size=cfg.batch_size, p=probs)
-        batch = torch.as_tensor(np.stack([data[i].astype(np.int64) for i in picks]))
+        batch = batch_of([data[i] for i in picks], cfg.eod)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step - 1, cfg)
-        loss = model(input_ids=batch, labels=batch).loss
+        loss, counted = masked_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        tokens_seen += batch.numel() - cfg.batch_size
+        tokens_seen += counted
         losses.append(loss.item())
         curve.write(json.dumps({"step": step, "loss": round(losses[-1], 5), "lr": lr_at(step - 1, cfg), "tokens_seen": tokens_seen}) + "\n")
         curve.flush()

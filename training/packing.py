@@ -9,6 +9,7 @@ compares against.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 from typing import Sequence
@@ -102,3 +103,29 @@ def concat_and_chunk(documents: Sequence[np.ndarray], eod: int, seq_len: int) ->
 def utilization(packed: Packed, seq_len: int) -> float:
     """Real tokens over the capacity of the sequences they occupy (padding to ``seq_len`` is waste)."""
     return packed.tokens / (len(packed.sequences) * seq_len) if packed.sequences else 0.0
+
+
+def compose_long_documents(lengths: Sequence[int], families: Sequence[str], long_min: int, share: float) -> list[list[int]]:
+    """Units to pack for a long-context stage: each a list of document indices that becomes one
+    document (joined by a separator, one EOD at the end). Documents of at least ``long_min``
+    tokens are long already; then whole families (same repository or near-duplicate family),
+    taken in order of a hash of their key, are joined while their total reaches ``long_min``,
+    until long units hold ``share`` of the tokens. Everything else stays a unit of its own."""
+    total = sum(lengths)
+    units: list[list[int]] = []
+    long_tokens = sum(n for n in lengths if n >= long_min)
+    by_family: dict[str, list[int]] = {}
+    for i, (n, fam) in enumerate(zip(lengths, families)):
+        if n >= long_min:
+            units.append([i])
+        else:
+            by_family.setdefault(fam, []).append(i)
+    for fam in sorted(by_family, key=lambda f: (hashlib.sha256(f.encode()).hexdigest(), f)):
+        members = by_family[fam]
+        size = sum(lengths[i] for i in members)
+        if long_tokens < share * total and len(members) > 1 and size >= long_min:
+            units.append(members)
+            long_tokens += size
+        else:
+            units.extend([i] for i in members)
+    return sorted(units)

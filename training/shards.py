@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sentencepiece as spm
@@ -26,14 +27,17 @@ from ledgers.lake import Lake, WriteResult
 from schemas.packing import PackConfig
 from schemas.splits import SPLITS
 from training.megatron_shards import filesystem, parse_index, token_dtype, write_shard
-from training.packing import pack_documents
+from training.packed_samples import content_length, pad_to
+from training.post_training.formats import synthetic_doc_id, synthetic_document
+from training.packing import compose_long_documents, pack_documents
 from training.whitespace import encode
 
 INPUTS = ("splits", "decontaminated_documents", "tokenizers")
 UPSTREAM = ("drops", "raw_documents", "documents_clean", "dedup", "license_ledger", "curated_documents", "eval_hashes", "contamination")
-TOKENIZED = "doc_id string, bucket string, split string, tokens array<int>, n_tokens long"
+TOKENIZED = "doc_id string, bucket string, split string, family string, tokens array<int>, n_tokens long"
 SHARD_ROWS = ("uri string, sha256 string, idx_sha256 string, bytes long, tokens long, sequences long, documents long, "
-              "truncated_documents long, bucket string, split string, capacity long, group long, group_documents long, group_tokens long")
+              "truncated_documents long, bucket string, split string, capacity long, group long, group_documents long, group_tokens long, "
+              "group_long_tokens long")
 
 
 class PackError(RuntimeError):
@@ -61,7 +65,7 @@ def read_bytes(uri: str) -> bytes:
 
 
 def tokenize(docs: DataFrame, model: bytes) -> DataFrame:
-    """``(doc_id, bucket, split, text)`` → ``(doc_id, bucket, split, tokens, n_tokens)``, text
+    """``(doc_id, bucket, split, family, text)`` → ``(doc_id, bucket, split, family, tokens, n_tokens)``, text
     through the reversible whitespace transform first, as the tokenizer was trained."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -70,9 +74,34 @@ def tokenize(docs: DataFrame, model: bytes) -> DataFrame:
             ids = sp.encode([encode(t) for t in batch.column("text").to_pylist()])
             yield pa.RecordBatch.from_pydict({
                 "doc_id": batch.column("doc_id"), "bucket": batch.column("bucket"), "split": batch.column("split"),
+                "family": batch.column("family"),
                 "tokens": pa.array(ids, pa.list_(pa.int32())), "n_tokens": pa.array([len(i) for i in ids], pa.int64())})
 
-    return docs.select("doc_id", "bucket", "split", "text").mapInArrow(run, TOKENIZED)
+    return docs.select("doc_id", "bucket", "split", "family", "text").mapInArrow(run, TOKENIZED)
+
+
+SYNTHETIC = "doc_id string, bucket string, split string, family string, text string"
+
+
+def synthetic_documents(distilled: DataFrame) -> DataFrame:
+    """Verified distilled samples as documents of the ``synthetic/distilled`` train bucket, in
+    the tagged format of ``training.post_training.formats``; a task's samples are one family."""
+
+    def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            rows = frame.to_dict("records")
+            yield pd.DataFrame({"doc_id": [synthetic_doc_id(r) for r in rows], "bucket": "synthetic/distilled", "split": "train",
+                                "family": ["task:" + r["task_id"] for r in rows], "text": [synthetic_document(r) for r in rows]},
+                               columns=["doc_id", "bucket", "split", "family", "text"])
+
+    return (distilled.where(F.col("passed")).select("task_id", "prompt", "rationale", "tool_calls", "candidate")
+            .mapInPandas(run, SYNTHETIC).dropDuplicates(["doc_id"]))
+
+
+def separator(sp: spm.SentencePieceProcessor) -> int:
+    """The token between files joined into one long document: the ``<nl>`` piece (a line break)."""
+    nl = sp.piece_to_id("<nl>")
+    return nl if nl != sp.unk_id() else sp.encode("\n")[-1]
 
 
 def shard_directory(root: str, tokenizer_id: str, seq_len: int, bucket: str, split: str) -> str:
@@ -93,28 +122,45 @@ def shard_ranges(lengths: list[int], max_tokens: int) -> list[tuple[int, int]]:
 
 
 def pack_groups(tokenized: DataFrame, groups: DataFrame, root: str, tokenizer_id: str, eod: int, vocab_size: int,
-                cfg: PackConfig) -> DataFrame:
-    """One task per (bucket, split, group): pack its documents (in doc_id order) and write its shards."""
+                cfg: PackConfig, sep_token: int) -> DataFrame:
+    """One task per (bucket, split, group): pack its documents (in doc_id order) and write its
+    shards, every sequence padded with EOD to exactly ``seq_len`` (see ``training.packed_samples``).
+    ``tokens`` counts document tokens (EODs included), not the padding; ``group_documents`` is
+    what the group actually packed, so a document lost anywhere shows in the conservation check.
+    With ``cfg.long_share`` (a long-context stage) groups are cut by family, so a repository
+    stays in one task and can be joined into one long document (``compose_long_documents``)."""
     dtype = token_dtype(vocab_size)
 
     def pack(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.sort_values("doc_id")
         bucket, split, group = frame["bucket"].iat[0], frame["split"].iat[0], int(frame["group"].iat[0])
-        packed = pack_documents(list(frame["tokens"]), eod, cfg.seq_len)
+        tokens = [np.asarray(t, dtype=np.int64) for t in frame["tokens"]]
+        if cfg.long_share:
+            units = compose_long_documents([len(t) + 1 for t in tokens], list(frame["family"]), cfg.long_min_tokens, cfg.long_share)
+        else:
+            units = [[i] for i in range(len(tokens))]
+        joined = [np.concatenate([x for i in u for x in (tokens[i], [sep_token])][:-1]) if len(u) > 1 else tokens[u[0]] for u in units]
+        packed = pack_documents(joined, eod, cfg.seq_len)
+        packed.members = [[d for unit in members for d in units[unit]] for members in packed.members]
+        packed.truncated = {d for unit in packed.truncated for d in units[unit]}
+        long_tokens = sum(len(j) + 1 for j in joined if len(j) + 1 >= (cfg.long_min_tokens or cfg.seq_len + 1))
         directory = shard_directory(root, tokenizer_id, cfg.seq_len, bucket, split)
         rows: list[dict] = []
-        for k, (first, last) in enumerate(shard_ranges([len(s) for s in packed.sequences], cfg.max_shard_tokens)):
-            written = write_shard(directory, packed.sequences[first:last], dtype, f"g{group:05d}-{k:04d}")
+        packed_docs = len({d for members in packed.members for d in members})
+        for k, (first, last) in enumerate(shard_ranges([cfg.seq_len] * len(packed.sequences), cfg.max_shard_tokens)):
+            chunk = packed.sequences[first:last]
+            written = write_shard(directory, [pad_to(s, cfg.seq_len, eod) for s in chunk], dtype, f"g{group:05d}-{k:04d}")
             docs = {d for members in packed.members[first:last] for d in members}
             rows.append({"uri": written.uri, "sha256": written.sha256, "idx_sha256": written.idx_sha256, "bytes": written.bytes,
-                         "tokens": written.tokens, "sequences": written.sequences, "documents": len(docs),
+                         "tokens": int(sum(len(s) for s in chunk)), "sequences": written.sequences, "documents": len(docs),
                          "truncated_documents": len(docs & packed.truncated), "bucket": bucket, "split": split,
-                         "capacity": written.sequences * cfg.seq_len, "group": group, "group_documents": len(frame),
-                         "group_tokens": int(frame["n_tokens"].sum()) + len(frame)})
+                         "capacity": written.sequences * cfg.seq_len, "group": group, "group_documents": packed_docs,
+                         "group_tokens": int(frame["n_tokens"].sum()) + len(frame), "group_long_tokens": long_tokens})
         return pd.DataFrame(rows, columns=[c.split()[0] for c in SHARD_ROWS.split(", ")])
 
+    key = "family" if cfg.long_share else "doc_id"
     return tokenized.join(F.broadcast(groups), ["bucket", "split"]).withColumn(
-        "group", F.pmod(F.xxhash64("doc_id"), F.col("groups"))).groupBy("bucket", "split", "group").applyInPandas(pack, SHARD_ROWS)
+        "group", F.pmod(F.xxhash64(key), F.col("groups"))).groupBy("bucket", "split", "group").applyInPandas(pack, SHARD_ROWS)
 
 
 @dataclass
@@ -127,6 +173,13 @@ class PackReport:
     tokens_in: int
     shards: list[dict] = field(default_factory=list)
     write: WriteResult | None = None
+    documents_without_text: int = 0
+    long_tokens: int = 0
+
+    @property
+    def long_share(self) -> float:
+        """Realized share of tokens in long documents (native or joined families)."""
+        return self.long_tokens / self.tokens_in if self.tokens_in else 0.0
 
     @property
     def tokens_packed(self) -> int:
@@ -150,8 +203,16 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
     upstream = {t: v for t in UPSTREAM if (v := lake.version(t)) is not None}
     if missing:
         raise PackError(f"packing reads {missing}, which do not exist yet: materialize splits (and the tokenizer) first")
-    docs = (lake.read("splits", version=versions["splits"]).select("doc_id", "bucket", "split")
-            .join(lake.read("decontaminated_documents", version=versions["decontaminated_documents"]).select("doc_id", "text"), "doc_id"))
+    assigned = lake.read("splits", version=versions["splits"]).select("doc_id", "bucket", "split", "family")
+    texts = lake.read("decontaminated_documents", version=versions["decontaminated_documents"]).select("doc_id", "text")
+    documents_in = assigned.select("doc_id").distinct().count()
+    without_text = assigned.join(texts, "doc_id", "left_anti").count()
+    docs = assigned.join(texts, "doc_id")
+    if cfg.include_synthetic and (distilled := lake.version("distilled_sft")) is not None:
+        versions["distilled_sft"] = distilled
+        synthetic = synthetic_documents(lake.read("distilled_sft", version=distilled))
+        documents_in += synthetic.count()
+        docs = docs.unionByName(synthetic)
     model = read_bytes(tok["uri"])
     sp = spm.SentencePieceProcessor(model_proto=model)
     tokenized = tokenize(docs, model).persist(StorageLevel.MEMORY_AND_DISK)
@@ -163,11 +224,12 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
             [(r["bucket"], r["split"], max(1, math.ceil(r["tokens"] / cfg.max_shard_tokens))) for r in totals],
             "bucket string, split string, groups long")
         shards = [r.asDict() for r in pack_groups(tokenized, groups, lake.settings.uri, tok["tokenizer_id"], sp.eos_id(),
-                                                  sp.get_piece_size(), cfg).collect()]
+                                                  sp.get_piece_size(), cfg, separator(sp)).collect()]
     finally:
         tokenized.unpersist()
     shards.sort(key=lambda s: (s["bucket"], SPLITS.index(s["split"]), s["uri"]))
     group_totals = {(s["bucket"], s["split"], s["group"]): (s["group_documents"], s["group_tokens"]) for s in shards}
+    long_tokens = sum({(s["bucket"], s["split"], s["group"]): s["group_long_tokens"] for s in shards}.values())
     created = dt.datetime.now(dt.timezone.utc)
     dtype = token_dtype(sp.get_piece_size()).name
     rows = [{"uri": s["uri"], "sha256": s["sha256"], "idx_sha256": s["idx_sha256"], "bytes": s["bytes"], "tokens": s["tokens"],
@@ -175,9 +237,10 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
              "bucket": s["bucket"], "split": s["split"], "tokenizer_id": tok["tokenizer_id"], "seq_len": cfg.seq_len, "dtype": dtype,
              "input_versions": {**upstream, **versions}} for s in shards]
     mid = manifest_id(rows)
-    report = PackReport(mid, tok["tokenizer_id"], {**upstream, **versions}, sum(r["documents"] for r in totals),
+    report = PackReport(mid, tok["tokenizer_id"], {**upstream, **versions}, documents_in,
                         sum(d for d, _ in group_totals.values()), sum(r["tokens"] for r in totals),
-                        [{**r, "capacity": s["capacity"]} for r, s in zip(rows, shards)])
+                        [{**r, "capacity": s["capacity"]} for r, s in zip(rows, shards)], documents_without_text=without_text,
+                        long_tokens=long_tokens)
     frame = lake.spark.createDataFrame([{**r, "manifest_id": mid, "created_at": created} for r in rows], lake.schema("manifests"))
     report.write = lake.merge(frame, "manifests", keys=["manifest_id", "uri"], update=False, run_id=run_id)
     return report
@@ -197,21 +260,29 @@ def mix_against_target(shards: list[dict], target: dict[str, float], split: str 
 
 def verify_manifest(lake: Lake, mid: str | None = None) -> list[str]:
     """Problems found re-reading every shard of a manifest (the newest when ``mid`` is None):
-    a file whose sha256 differs from its row, or an index whose token count does not."""
+    a file whose sha256 differs from its row, a sequence not exactly ``seq_len`` long (Megatron's
+    samples would drift off the packed sequences), or document tokens that differ from the row."""
     manifests = lake.read("manifests")
     if mid is None:
         newest = manifests.orderBy(F.desc("created_at"), F.desc("manifest_id")).first()
         if newest is None:
             return ["the manifests table is empty"]
         mid = newest["manifest_id"]
-    problems = []
+    problems, eods = [], {}
     for row in manifests.where(F.col("manifest_id") == mid).collect():
+        if row["tokenizer_id"] not in eods:
+            eods[row["tokenizer_id"]] = spm.SentencePieceProcessor(model_proto=read_bytes(tokenizer_row(lake, row["tokenizer_id"])["uri"])).eos_id()
         bin_data, idx_data = read_bytes(row["uri"] + ".bin"), read_bytes(row["uri"] + ".idx")
         if hashlib.sha256(bin_data).hexdigest() != row["sha256"] or hashlib.sha256(idx_data).hexdigest() != row["idx_sha256"]:
             problems.append(f"{row['uri']}: sha256 differs from the manifest")
             continue
-        _, lengths, _ = parse_index(idx_data)
-        if int(lengths.sum()) != row["tokens"] or len(lengths) != row["sequences"]:
-            problems.append(f"{row['uri']}: index holds {int(lengths.sum())} tokens in {len(lengths)} sequences, "
-                            f"manifest says {row['tokens']} in {row['sequences']}")
+        dtype, lengths, _ = parse_index(idx_data)
+        if len(lengths) != row["sequences"] or (lengths != row["seq_len"]).any():
+            problems.append(f"{row['uri']}: index holds {len(lengths)} sequences of lengths {sorted(set(lengths.tolist()))[:5]}, "
+                            f"manifest says {row['sequences']} of exactly seq_len={row['seq_len']}")
+            continue
+        data = np.frombuffer(bin_data, dtype=dtype).reshape(len(lengths), row["seq_len"]) if len(lengths) else np.zeros((0, 1))
+        content = sum(content_length(seq, eods[row["tokenizer_id"]]) for seq in data)
+        if content != row["tokens"]:
+            problems.append(f"{row['uri']}: shard holds {content} document tokens, manifest says {row['tokens']}")
     return problems

@@ -55,7 +55,8 @@ SHARDS = [
 
 
 def test_every_recipe_field_is_a_megatron_bridge_field(tmp_path):
-    paths = write_recipe(TrainingPlan(), SHARDS, "m123", "/lake/tok.model", {"code": 0.4, "text": 0.3, "math": 0.15, "synthetic": 0.15},
+    stages = {"A-128k": ("m123", SHARDS), "B-512k": ("m456", SHARDS)}
+    paths = write_recipe(TrainingPlan(), stages, "/lake/tok.model", {"code": 0.4, "text": 0.3, "math": 0.15, "synthetic": 0.15},
                          tmp_path, "/runs/irm-2b")
     container = fields_of("megatron.bridge.training.config", "ConfigContainer")
     for path in paths:
@@ -71,7 +72,15 @@ def test_every_recipe_field_is_a_megatron_bridge_field(tmp_path):
 
 def test_stages_link_into_one_schedule_with_rope_scaling_for_512k(tmp_path):
     plan = TrainingPlan()
-    a, b = (yaml.safe_load(p.read_text()) for p in write_recipe(plan, SHARDS, "m", "/t.model", {"code": 0.4, "text": 0.6}, tmp_path, "/r"))
+    long = [{**s, "uri": s["uri"] + "-512k", "seq_len": 524_288} for s in SHARDS]
+    paths = write_recipe(plan, {"A-128k": ("ma", [{**s, "seq_len": 131_072} for s in SHARDS]), "B-512k": ("mb", long)},
+                         "/t.model", {"code": 0.4, "text": 0.6}, tmp_path, "/r", strict=True)
+    assert "manifest mb" in paths[1].read_text() and "NOT LAUNCHABLE" not in paths[1].read_text()
+    a, b = (yaml.safe_load(p.read_text()) for p in paths)
+    assert all(u.endswith("-512k") for u in b["dataset"]["blend_per_split"][0][0])  # stage B reads its own manifest
+    assert not any(u.endswith("-512k") for u in a["dataset"]["blend_per_split"][0][0])
+    ds = a["dataset"]
+    assert (ds["add_extra_token_to_sequence"], ds["reset_position_ids"], ds["eod_mask_loss"], ds["create_attention_mask"]) == (False, True, True, False)
     its = iterations(plan)
     assert a["train"]["train_iters"] == its["A-128k"].last and b["train"]["train_iters"] == its["B-512k"].last
     assert a["scheduler"] == b["scheduler"] and a["scheduler"]["lr_decay_style"] == "cosine"
@@ -83,6 +92,18 @@ def test_stages_link_into_one_schedule_with_rope_scaling_for_512k(tmp_path):
     assert 0.6 <= its["A-128k"].last / its["B-512k"].last <= 0.7
     assert (a["optimizer"]["adam_beta1"], a["optimizer"]["adam_beta2"], a["optimizer"]["weight_decay"]) == (0.9, 0.95, 0.1)
     assert "fp8" in a["mixed_precision"] and a["model"]["normalization"] == "RMSNorm" and a["model"]["gated_linear_unit"]
+
+
+def test_a_cluster_recipe_refuses_a_stage_without_its_own_manifest(tmp_path):
+    from training.recipe import RecipeError
+
+    a_only = {"A-128k": ("ma", [{**s, "seq_len": 131_072} for s in SHARDS])}
+    with pytest.raises(RecipeError, match="stage B-512k has no manifest: materialize manifests with packing.seq_len=524288"):
+        write_recipe(TrainingPlan(), a_only, "/t.model", {"code": 1.0}, tmp_path, "/r", strict=True)
+    reused = {**a_only, "B-512k": ("ma", [{**s, "seq_len": 131_072} for s in SHARDS])}
+    with pytest.raises(RecipeError, match="stage B-512k trains 524288 tokens per sample but manifest ma was packed at 131072"):
+        write_recipe(TrainingPlan(), reused, "/t.model", {"code": 1.0}, tmp_path, "/r", strict=True)
+    assert "NOT LAUNCHABLE" in write_recipe(TrainingPlan(), reused, "/t.model", {"code": 1.0}, tmp_path, "/r")[1].read_text()
 
 
 def test_blend_gives_each_domain_its_target_share_spread_by_tokens():

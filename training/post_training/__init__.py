@@ -1,0 +1,1 @@
+"""Post-training data: the distilled samples as pretraining text, SFT examples and DPO pairs."""
