@@ -12,6 +12,8 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from schemas.memory import MemoryChunk, MemoryIndexRun
+
 
 class RawDocument(BaseModel):
     """One landed document, as it arrived: bronze. Keyed by ``doc_id``."""
@@ -359,6 +361,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("latency_runs", LatencyRun, "latency sweeps: TTFT and per-token latency percentiles per prompt length"),
         TableSpec("exports", ExportRecord, "HF-format exports of checkpoints, with file hashes"),
         TableSpec("engine_builds", EngineBuild, "TensorRT-LLM engine builds: engine ← export ← checkpoint, with status"),
+        TableSpec("memory_chunks", MemoryChunk, "6–12k-token chunks of curated documents with lineage, for Tier-1 memory"),
+        TableSpec("memory_index_runs", MemoryIndexRun, "each (re)indexing of memory_chunks into Milvus: what was added and removed"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }
