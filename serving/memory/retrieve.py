@@ -4,7 +4,8 @@ post-filters for duplicates, recency and trust.
 
 Two hops: the identifiers that hop-1's best windows mention next to the query's own words
 (``snake_case``, ``CamelCase``, dotted and hyphenated names, codes with digits) and that the
-query lacks become hop-2 queries; the hop lists are fused by reciprocal rank.
+query lacks become hop-2 queries, searched among the windows that contain the identifier
+(``TEXT_MATCH``); the hop lists are fused by reciprocal rank.
 """
 
 from __future__ import annotations
@@ -135,33 +136,53 @@ def group_chunks(hits: list[Hit], k: int, hop: int = 1, via: str = "") -> list[P
     return out
 
 
-def hop_identifiers(query: str, passages: list[Passage], limit: int = 3) -> list[str]:
-    """Identifiers of hop-1's windows that stand on a line sharing a content word with the query,
-    and that the query does not contain; best lines (most shared words) and best passages first."""
+def _stem(word: str) -> str:
+    return word[:5] if len(word) > 5 else word
+
+
+def hop_identifiers(query: str, passages: list[Passage], limit: int = 3) -> list[tuple[str, set[str]]]:
+    """Identifiers of hop-1's windows on the lines that share the most content words with the
+    query (compared by a 5-letter stem), which the query does not contain itself; each with the
+    stems of its line, which hop 2 no longer needs to look for."""
     qwords = {w.lower() for w in _WORD.findall(query) if w.lower() not in STOP}
-    qwords |= {p for w in qwords for p in split_identifier(w)}
+    qstems = {_stem(w) for w in qwords} | {_stem(p) for w in qwords for p in split_identifier(w)}
     scored: dict[str, tuple[int, int]] = {}
+    line_of: dict[str, set[str]] = {}
     for pi, p in enumerate(passages):
         for line in p.snippet.splitlines():
             toks = _WORD.findall(line)
-            overlap = len(qwords & {t.lower() for t in toks} | qwords & {s for t in toks for s in split_identifier(t)})
+            stems = {_stem(t.lower()) for t in toks if t.lower() not in STOP}
+            overlap = len(qstems & stems)
             if not overlap:
                 continue
             for t in toks:
-                if is_identifier(t) and t.lower() not in qwords:
-                    best = scored.get(t, (0, 10**6))
-                    scored[t] = max(best, (overlap, -pi))
-    return [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))[:limit]]
+                if is_identifier(t) and t.lower() not in qwords and (overlap, -pi) > scored.get(t, (0, -10**6)):
+                    scored[t] = (overlap, -pi)
+                    line_of[t] = stems
+    if not scored:
+        return []
+    best = max(v[0] for v in scored.values())
+    top = sorted(((t, v) for t, v in scored.items() if v[0] == best), key=lambda kv: (-kv[1][1], kv[0]))[:limit]
+    return [(t, line_of[t]) for t, _ in top]
+
+
+def hop2_query(ident: str, query: str, bridge_stems: set[str]) -> str:
+    """The identifier and what the question still asks: its content words the bridge line lacks."""
+    rest = [w for w in _WORD.findall(query) if w.lower() not in STOP and _stem(w.lower()) not in bridge_stems]
+    return " ".join([ident, *rest])
 
 
 def rrf(lists: list[list[Passage]], k: int, rrf_k: int) -> list[Passage]:
+    """Reciprocal-rank fusion of the hop lists; on equal scores a later hop's passage wins."""
     score: dict[str, float] = {}
+    best: dict[str, tuple[int, int]] = {}
     first: dict[str, Passage] = {}
-    for lst in lists:
+    for li, lst in enumerate(lists):
         for rank, p in enumerate(lst, 1):
             score[p.chunk_id] = score.get(p.chunk_id, 0.0) + 1.0 / (rrf_k + rank)
+            best[p.chunk_id] = min(best.get(p.chunk_id, (rank, -li)), (rank, -li))
             first.setdefault(p.chunk_id, p)
-    order = sorted(score, key=lambda c: (-score[c], c))[:k]
+    order = sorted(score, key=lambda c: (-score[c], best[c], c))[:k]
     out = []
     for i, c in enumerate(order, 1):
         p = first[c]
@@ -192,13 +213,15 @@ class Retriever:
         hop1 = group_chunks(self._hits(q, mode, limit, expr), k, hop=1, via=mode)
         if not multi_hop or not hop1:
             return hop1
-        idents = hop_identifiers(query, hop1[:3])
+        idents = hop_identifiers(query, hop1)
         if not idents:
             return hop1
         lists = [hop1]
-        for ident in idents:
-            q2 = reformulate(f"{ident} {q.keywords}")
-            lists.append(group_chunks(self._hits(q2, mode, limit, expr), k, hop=2, via=f"{mode} via {ident}"))
+        for ident, stems in idents:
+            q2 = reformulate(hop2_query(ident, query, stems))
+            must = f'TEXT_MATCH(text, "{ident}")'
+            hits = self._hits(q2, mode, limit, f"({expr}) and {must}" if expr else must)
+            lists.append(group_chunks(hits, k, hop=2, via=f"{mode} via {ident}"))
         return rrf(lists, k, self.settings.rrf_k)
 
 
