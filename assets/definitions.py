@@ -8,6 +8,7 @@ from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
+from assets.memory import memory_chunks, memory_index
 from assets.packing import manifests
 from assets.serving import engine_build, latency_sweep, serving_job
 from assets.splits import decontaminated_documents, splits
@@ -30,6 +31,10 @@ training_data_job = define_asset_job("training_data_job", selection=[decontamina
                                      description="Decontaminate against the benchmarks, seal the splits, tokenize and pack Megatron shards.")
 
 
+memory_job = define_asset_job("memory_job", selection=[memory_chunks, memory_index],
+                              description="Chunk the curated corpus and bring the Milvus memory up to date.")
+
+
 distill_job = define_asset_job("distill_job", selection=[distilled_sft],
                                description="Sample the teachers, verify every candidate in the sandbox, keep the majority-backed verified ones.")
 
@@ -40,8 +45,8 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
-                distilled_sft, engine_build, latency_sweep],
-        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job],
+                distilled_sft, engine_build, latency_sweep, memory_chunks, memory_index],
+        jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job, memory_job],
         sensors=[landing_sensor, checkpoint_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,
