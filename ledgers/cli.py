@@ -130,5 +130,21 @@ def lineage(
         Console(width=160).print(_tree(node))
 
 
+@app.command()
+def retrieve(
+    query: str = typer.Argument(..., help="what to look for"),
+    k: int = typer.Option(8, "-k", help="passages to return"),
+    mode: str = typer.Option("hybrid", help="hybrid (dense + BM25, RRF), dense or bm25"),
+    multi_hop: bool = typer.Option(True, "--multi-hop/--single-hop"),
+    min_trust: float = typer.Option(0.0, help="leave out sources trusted less"),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json"),
+    lake: Optional[str] = typer.Option(None, help="lake root (default: IRM_LAKE__ROOT or lake/)"),
+) -> None:
+    """Search the Tier-1 memory (Milvus) as the model's retrieval tool does: passages with provenance and scores."""
+    from serving.memory.cli import run_retrieve
+
+    raise typer.Exit(run_retrieve(_settings(lake), query, k, mode, multi_hop, min_trust, fmt == Format.json))
+
+
 if __name__ == "__main__":
     app()

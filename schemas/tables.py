@@ -13,6 +13,7 @@ from typing import Optional
 from pydantic import BaseModel, Field
 
 from schemas.operations import AuditFinding, Incident, MaintenanceRecord
+from schemas.memory import MemoryChunk, MemoryIndexRun
 
 
 class RawDocument(BaseModel):
@@ -388,6 +389,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("incidents", Incident, "every failed Dagster run: job, step, error class, partition"),
         TableSpec("maintenance_runs", MaintenanceRecord, "Delta OPTIMIZE + VACUUM passes per table, within the time-travel window"),
         TableSpec("lake_audits", AuditFinding, "whole-lake audits: conservation per stage and drop, zero split leaks"),
+        TableSpec("memory_chunks", MemoryChunk, "6–12k-token chunks of curated documents with lineage, for Tier-1 memory"),
+        TableSpec("memory_index_runs", MemoryIndexRun, "each (re)indexing of memory_chunks into Milvus: what was added and removed"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

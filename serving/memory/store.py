@@ -1,0 +1,183 @@
+"""The Milvus collection of memory windows: one row per (chunk, window), a dense HNSW vector and
+a BM25 sparse vector over the same window text, and the scalar fields provenance needs.
+
+The URI decides the deployment: a folder ending in ``.db`` is embedded milvus-lite (pure Python,
+in this process, one process per folder), ``http://host:19530`` a Milvus server. Nothing else
+differs. milvus-lite builds HNSW per sealed segment and searches growing data by brute force,
+so a small collection is searched exactly; a server builds indexes once a segment is large.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from schemas.settings import MemorySettings
+
+TEXT_BYTES = 16_384
+FIELDS = ("id", "chunk_id", "doc_id", "chunk_seq", "text", "token_start", "token_end", "byte_start", "byte_end",
+          "win_byte_start", "win_byte_end", "trust", "recency", "bucket", "source", "drop_id", "corpus_version")
+OUTPUT = [f for f in FIELDS if f != "id"]
+
+
+class MemoryStoreError(RuntimeError):
+    pass
+
+
+def window_row_id(chunk_id: str, doc_id: str, win_byte_start: int) -> str:
+    return hashlib.sha256(f"{chunk_id}:{doc_id}:{win_byte_start}".encode()).hexdigest()[:32]
+
+
+def resolve_uri(settings: MemorySettings, lake_root: str | None = None) -> str:
+    """A relative milvus-lite folder lives under a local lake root; servers pass through."""
+    if settings.is_server:
+        return settings.uri
+    path = Path(settings.uri)
+    if not path.is_absolute() and lake_root and "://" not in lake_root:
+        path = Path(lake_root) / path
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def public_uri(uri: str) -> str:
+    """The URI as it may be shown: credentials in it (user:pass@) are cut out."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return uri
+
+
+@dataclass
+class Hit:
+    row: dict
+    score: float
+
+
+class MemoryStore:
+    def __init__(self, settings: MemorySettings, uri: str, dim: int):
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        self.settings, self.uri, self.dim = settings, uri, dim
+        self.name = settings.collection
+        token = settings.token.get_secret_value()
+        try:
+            self.client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+        except MilvusException as e:
+            raise MemoryStoreError(f"cannot reach Milvus at {public_uri(uri)} ({e.message}); start a server or set "
+                                   "IRM_MEMORY__URI to a local folder ending in .db") from None
+        self.ensure()
+
+    def schema(self):
+        from pymilvus import DataType, Function, FunctionType
+
+        s = self.client.create_schema(auto_id=False, description="irm Tier-1 memory windows")
+        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=32)
+        s.add_field("chunk_id", DataType.VARCHAR, max_length=64)
+        s.add_field("doc_id", DataType.VARCHAR, max_length=64)
+        s.add_field("chunk_seq", DataType.INT64)
+        s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES, enable_analyzer=True, enable_match=True)
+        s.add_field("dense", DataType.FLOAT_VECTOR, dim=self.dim)
+        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        for f in ("token_start", "token_end", "byte_start", "byte_end", "win_byte_start", "win_byte_end", "recency", "corpus_version"):
+            s.add_field(f, DataType.INT64)
+        s.add_field("trust", DataType.FLOAT)
+        s.add_field("bucket", DataType.VARCHAR, max_length=128)
+        s.add_field("source", DataType.VARCHAR, max_length=512)
+        s.add_field("drop_id", DataType.VARCHAR, max_length=256)
+        s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                input_field_names=["text"], output_field_names=["sparse"]))
+        return s
+
+    def index_params(self):
+        p = self.client.prepare_index_params()
+        p.add_index("dense", index_type="HNSW", metric_type="COSINE",
+                    params={"M": self.settings.hnsw_m, "efConstruction": self.settings.hnsw_ef_construction})
+        p.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75})
+        return p
+
+    def ensure(self) -> None:
+        if not self.client.has_collection(self.name):
+            self.client.create_collection(self.name, schema=self.schema(), index_params=self.index_params())
+        else:
+            fields = {f["name"]: f for f in self.client.describe_collection(self.name)["fields"]}
+            dim = fields.get("dense", {}).get("params", {}).get("dim")
+            if dim is not None and int(dim) != self.dim:
+                raise MemoryStoreError(f"collection {self.name!r} at {public_uri(self.uri)} holds {dim}-dimensional vectors but the "
+                                       f"embedding model gives {self.dim}; drop it (irm memory drop) or set IRM_MEMORY__COLLECTION")
+        self.client.load_collection(self.name)
+
+    def drop(self) -> None:
+        if self.client.has_collection(self.name):
+            self.client.drop_collection(self.name)
+
+    def upsert(self, rows: list[dict], batch: int = 512) -> int:
+        n = 0
+        for i in range(0, len(rows), batch):
+            n += int(self.client.upsert(self.name, rows[i:i + batch])["upsert_count"])
+        return n
+
+    def delete_chunks(self, keys: Iterable[tuple[str, str]], batch: int = 200) -> int:
+        """Delete every window of the given (chunk_id, doc_id) keys."""
+        ks = sorted(set(keys))
+        n = 0
+        for i in range(0, len(ks), batch):
+            expr = " or ".join(f'(chunk_id == "{c}" and doc_id == "{d}")' for c, d in ks[i:i + batch])
+            n += int(self.client.delete(self.name, filter=expr)["delete_count"])
+        return n
+
+    def chunk_keys(self) -> set[tuple[str, str]]:
+        """Every (chunk_id, doc_id) in the collection (paged, so it works at any size)."""
+        it = self.client.query_iterator(self.name, batch_size=5000, filter="", output_fields=["chunk_id", "doc_id"])
+        out: set[tuple[str, str]] = set()
+        try:
+            while batch := it.next():
+                out.update((r["chunk_id"], r["doc_id"]) for r in batch)
+        finally:
+            it.close()
+        return out
+
+    def count(self) -> int:
+        return int(self.client.query(self.name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+
+    def flush(self) -> None:
+        self.client.flush(self.name)
+
+    def _request(self, kind: str, query, limit: int, expr: str):
+        from pymilvus import AnnSearchRequest
+
+        if kind == "dense":
+            ef = max(self.settings.hnsw_ef, limit)
+            return AnnSearchRequest(data=[query], anns_field="dense", param={"metric_type": "COSINE", "params": {"ef": ef}},
+                                    limit=limit, expr=expr or None)
+        return AnnSearchRequest(data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=limit, expr=expr or None)
+
+    def search(self, kind: str, query, limit: int, expr: str = "") -> list[Hit]:
+        """``dense`` (query = vector) or ``bm25`` (query = text) window hits, best first."""
+        if kind == "dense":
+            params = {"metric_type": "COSINE", "params": {"ef": max(self.settings.hnsw_ef, limit)}}
+            field = "dense"
+        else:
+            params, field = {"metric_type": "BM25"}, "sparse"
+        res = self.client.search(self.name, data=[query], anns_field=field, search_params=params, limit=limit,
+                                 filter=expr, output_fields=OUTPUT)
+        return [Hit(dict(h["entity"], id=h["id"]), float(h["distance"])) for h in res[0]]
+
+    def hybrid(self, vector: list[float], text: str, limit: int, expr: str = "") -> list[Hit]:
+        """Dense and BM25 fused by reciprocal rank (RRF, k from settings)."""
+        from pymilvus import RRFRanker
+
+        reqs = [self._request("dense", vector, limit, expr), self._request("bm25", text, limit, expr)]
+        res = self.client.hybrid_search(self.name, reqs, ranker=RRFRanker(self.settings.rrf_k), limit=limit, output_fields=OUTPUT)
+        return [Hit(dict(h["entity"], id=h["id"]), float(h["distance"])) for h in res[0]]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def batched(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
