@@ -12,6 +12,8 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from schemas.evals import EvalItemResult, EvalResult, ScorecardRow
+
 
 class RawDocument(BaseModel):
     """One landed document, as it arrived: bronze. Keyed by ``doc_id``."""
@@ -359,6 +361,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("latency_runs", LatencyRun, "latency sweeps: TTFT and per-token latency percentiles per prompt length"),
         TableSpec("exports", ExportRecord, "HF-format exports of checkpoints, with file hashes"),
         TableSpec("engine_builds", EngineBuild, "TensorRT-LLM engine builds: engine ← export ← checkpoint, with status"),
+        TableSpec("evals", EvalResult, "benchmark and long-context probe metrics per checkpoint, with seed and contamination note"),
+        TableSpec("eval_items", EvalItemResult, "every sample of every evaluated item: raw output, extraction, score"),
+        TableSpec("scorecard", ScorecardRow, "North Star gates per checkpoint: pass, fail or not-measured with the reason"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }
