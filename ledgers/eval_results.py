@@ -1,0 +1,30 @@
+"""The ``evals``, ``eval_items`` and ``scorecard`` tables: one writer each.
+
+A rerun of the same (checkpoint, benchmark, seed, config) replaces its own rows and nothing
+else, so the tables hold exactly one answer per question asked.
+"""
+
+from __future__ import annotations
+
+from ledgers.lake import Lake, WriteResult
+from schemas.evals import EvalItemResult, EvalResult, ScorecardRow
+
+
+def _in(column: str, values: list[str]) -> str:
+    return f"{column} IN (" + ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(set(values))) + ")"
+
+
+def write_evals(lake: Lake, results: list[EvalResult], items: list[EvalItemResult], run_id: str | None = None,
+                partition: str | None = None) -> tuple[WriteResult, WriteResult]:
+    evals = lake.merge(lake.frame("evals", results), "evals", keys=["eval_id"], run_id=run_id, partition=partition)
+    runs = [i.eval_run for i in items]
+    lake.ensure("eval_items")
+    per_item = lake.write(lake.frame("eval_items", items), "eval_items", mode="overwrite", replace_where=_in("eval_run", runs) if runs else "false",
+                          run_id=run_id, partition=partition)
+    return evals, per_item
+
+
+def write_scorecard(lake: Lake, rows: list[ScorecardRow], run_id: str | None = None) -> WriteResult:
+    checkpoints = [r.checkpoint_id for r in rows]
+    return lake.write(lake.frame("scorecard", rows), "scorecard", mode="overwrite",
+                      replace_where=_in("checkpoint_id", checkpoints) if checkpoints else "false", run_id=run_id)
