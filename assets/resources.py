@@ -11,7 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from ledgers.lake import Lake
-from schemas.settings import IrmSettings, LakeSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
+from schemas.settings import EvalSettings, IrmSettings, LakeSettings, LandingSettings, ServingSettings, SlurmSettings, SparkSettings, TrainingSettings
 from spark_jobs.session import get_spark
 
 
@@ -105,9 +105,36 @@ class TrainingResource(ConfigurableResource):
         return IrmSettings(lake=lake.lake_settings(), landing=lake.landing_settings(), training=training, serving=serving)
 
 
+class EvalsResource(ConfigurableResource):
+    """Which endpoint and benchmark files checkpoints are evaluated with (``EvalSettings``)."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = ""
+    benchmark_files: dict[str, str] = Field(default_factory=dict)
+    max_items: int = 20
+    samples: int = 5
+    exec_guided_samples: int = 5
+    self_consistency_k: int = 5
+    temperature: float = 0.8
+    max_tokens: int = 256
+    seed: int = 0
+    probe_lengths: list[int] = Field(default_factory=lambda: [64, 200_000, 512_000])
+    probe_depths: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    timeout_s: float = 600.0
+
+    @classmethod
+    def from_settings(cls, s: EvalSettings) -> "EvalsResource":
+        return cls(**s.model_dump())
+
+    def settings(self) -> EvalSettings:
+        return EvalSettings(**{k: getattr(self, k) for k in EvalSettings.model_fields})
+
+
 def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
     return {
         "spark": SparkResource.from_settings(settings.spark),
         "lake": LakeResource.from_settings(settings.lake, settings.landing),
         "training": TrainingResource.from_settings(settings.training, settings.serving),
+        "evals": EvalsResource.from_settings(settings.evals),
     }

@@ -6,7 +6,12 @@ else, so the tables hold exactly one answer per question asked.
 
 from __future__ import annotations
 
+import duckdb
+from deltalake import DeltaTable
+
 from ledgers.lake import Lake, WriteResult
+from ledgers.query import open_table
+from schemas.settings import LakeSettings
 from schemas.evals import EvalItemResult, EvalResult, ScorecardRow
 
 
@@ -28,3 +33,17 @@ def write_scorecard(lake: Lake, rows: list[ScorecardRow], run_id: str | None = N
     checkpoints = [r.checkpoint_id for r in rows]
     return lake.write(lake.frame("scorecard", rows), "scorecard", mode="overwrite",
                       replace_where=_in("checkpoint_id", checkpoints) if checkpoints else "false", run_id=run_id)
+
+
+def read_rows(settings: LakeSettings, table: str, where: str = "", params: tuple = ()) -> list[dict]:
+    """Rows of a small table through delta-rs and DuckDB (no Spark job for a lookup); [] when
+    the table does not exist yet."""
+    uri = settings.table_uri(table)
+    if not DeltaTable.is_deltatable(uri, storage_options=settings.storage_options or None):
+        return []
+    con = duckdb.connect()
+    try:
+        con.register("t", open_table(settings, table).to_pyarrow_dataset())
+        return con.execute(f"SELECT * FROM t {'WHERE ' + where if where else ''}", list(params)).to_arrow_table().to_pylist()
+    finally:
+        con.close()

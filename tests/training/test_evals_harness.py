@@ -15,8 +15,9 @@ from schemas.tables import ContaminationRecord, EvalHash
 from schemas.settings import EvalSettings
 from serving.code_runner import sandbox_runner
 from training.evals.client import CompletionClient
-from training.evals.scorecard import markdown, scorecard
-from training.evals.suite import evaluate_checkpoint
+from training.evals.contamination import ContaminationIndex
+from training.evals.scorecard import gates, markdown, scorecard
+from training.evals.suite import evaluate_checkpoint, run_suite
 from tests.training.scripted_endpoint import MALFORMED, REFUSE, Scripted
 
 FILES = Path(__file__).parent / "eval_files"
@@ -65,10 +66,12 @@ def _plant_contamination(lake):
                "contamination", mode="overwrite")
 
 
-def test_known_answers_are_scored_exactly_with_contamination_on_every_row(lake, scripted, tmp_path):
-    _plant_contamination(lake)
+INDEX = ContaminationIndex(hashed={"humaneval": {f"HumanEval/{k}" for k in range(3)}}, report={"humaneval": {"HumanEval/0": "removed"}})
+
+
+def test_known_answers_are_scored_exactly_with_contamination_on_every_row(scripted, tmp_path):
     client = CompletionClient(scripted.base_url, model="scripted", timeout_s=30)
-    report = evaluate_checkpoint(lake, "run-x.step-000001", _cfg(), client, sandbox_runner(), tmp_path / "plots")
+    report, item_rows = run_suite("run-x.step-000001", _cfg(), client, sandbox_runner(), tmp_path / "plots", INDEX)
     got = {(r.benchmark, r.metric): round(r.value, 3) for r in report.results}
     assert got == {
         ("humaneval", "pass@1"): round((1 + 1 / 3 + 0) / 3 * 100, 3),   # all right, one of three, malformed
@@ -88,7 +91,7 @@ def test_known_answers_are_scored_exactly_with_contamination_on_every_row(lake, 
     assert rows["mbpp"].contamination.startswith("NOT CHECKED") and rows["needle"].contamination.startswith("synthetic")
     assert all(r.contamination for r in report.results)
 
-    items = {(r["benchmark"], r["item_id"], r["sample_no"]): r for r in lake.read("eval_items").collect()}
+    items = {(r.benchmark, r.item_id, r.sample_no): r.model_dump() for r in item_rows}
     assert items[("humaneval", "HumanEval/0", 0)]["contaminated"] and not items[("humaneval", "HumanEval/1", 0)]["contaminated"]
     assert items[("humaneval", "HumanEval/1", -1)]["extracted"] == "sample 1"
     assert items[("humaneval", "HumanEval/2", 0)]["detail"].startswith("MalformedReply")
@@ -106,7 +109,8 @@ def test_known_answers_are_scored_exactly_with_contamination_on_every_row(lake, 
     png = report.plots["needle"]
     assert png.is_file() and Image.open(png).size[0] > 100
 
-    card = {r.gate.split()[0]: r for r in scorecard(lake, "run-x.step-000001")}
+    now = report.results[0].evaluated_at
+    card = {r.gate.split()[0]: r for r in gates("run-x.step-000001", [r.model_dump() for r in report.results], [], now)}
     assert (card["HumanEval"].status, card["MBPP"].status, card["GSM8K"].status, card["MMLU"].status) == ("fail", "fail", "fail", "pass")
     assert card["needle"].status == "not-measured" and "the gate needs 512,000 tokens" in card["needle"].reason
     assert card["p95"].status == "not-measured" and "no latency sweep of this checkpoint" in card["p95"].reason
@@ -114,16 +118,33 @@ def test_known_answers_are_scored_exactly_with_contamination_on_every_row(lake, 
     assert "**not-measured**" in markdown(list(card.values()))
 
 
-def test_the_same_seed_gives_the_same_numbers_and_outputs(lake, tmp_path):
+def test_the_same_seed_gives_the_same_numbers_and_outputs(tmp_path):
     def once():
         server = Scripted(script={"def has_close_elements": ["    return False\n", "    return True\n"]}, read_words=100)
         try:
             cfg = _cfg().model_copy(update={"benchmark_files": {}, "max_items": 1, "probe_lengths": [50], "probe_depths": [0.5]})
-            report = evaluate_checkpoint(lake, "run-y.step-000001", cfg, CompletionClient(server.base_url), sandbox_runner(), tmp_path)
-            return [(r.eval_id, r.value) for r in report.results], [r["seed"] for r in server.requests]
+            report, items = run_suite("run-y.step-000001", cfg, CompletionClient(server.base_url), sandbox_runner(), tmp_path, INDEX)
+            return [(r.eval_id, r.value) for r in report.results], [(i.item_id, i.seed, i.output) for i in items], [r["seed"] for r in server.requests]
         finally:
             server.close()
 
     first, second = once(), once()
     assert first == second
-    assert len(set(first[1][1:4])) == 3  # each sample has its own seed
+    assert len(set(first[2][1:4])) == 3  # each sample has its own seed
+
+
+@pytest.mark.slow
+def test_results_land_in_the_lake_once_per_question_and_the_scorecard_reads_them(lake, scripted, tmp_path):
+    _plant_contamination(lake)
+    cfg = _cfg().model_copy(update={"benchmark_files": {"gsm8k": str(FILES / "gsm8k.jsonl")}, "probe_lengths": [50], "probe_depths": [0.5]})
+    client = CompletionClient(scripted.base_url)
+    first = evaluate_checkpoint(lake, "run-z.step-000001", cfg, client, sandbox_runner(), tmp_path)
+    again = evaluate_checkpoint(lake, "run-z.step-000001", cfg, client, sandbox_runner(), tmp_path)
+    assert {r.eval_id for r in first.results} == {r.eval_id for r in again.results}
+    evals = lake.read("evals").collect()
+    assert len(evals) == len(first.results) and lake.read("eval_items").count() == first.items
+    humaneval = next(r for r in evals if r["benchmark"] == "humaneval" and r["metric"] == "pass@1")
+    assert humaneval["contaminated_items"] == 1 and humaneval["seed"] == 7 and humaneval["n"] == 3
+    card = {r.gate.split()[0]: r for r in scorecard(lake.settings, "run-z.step-000001")}
+    assert card["GSM8K"].value is not None and card["MBPP"].status == "not-measured"
+    assert "HumanEval/0 (removed)" in card["HumanEval"].contamination

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pyspark.sql import functions as F
-
-from ledgers.lake import Lake
+from ledgers.eval_results import read_rows
 from schemas.evals import ScorecardRow
+from schemas.settings import LakeSettings
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,7 @@ def _needle_gate(gate: Gate, evals: list, checkpoint_id: str, now: dt.datetime) 
                         reason=f"{r['value']:.1f}% over {r['n']} depths at {r['context_tokens']:,} tokens")
 
 
-def _latency_gate(gate: Gate, lake: Lake, checkpoint_id: str, now: dt.datetime) -> ScorecardRow:
-    runs = lake.read("latency_runs").where(F.col("model") == checkpoint_id).collect()
+def _latency_gate(gate: Gate, runs: list, checkpoint_id: str, now: dt.datetime) -> ScorecardRow:
     base = dict(checkpoint_id=checkpoint_id, gate=gate.name, benchmark="latency_runs", metric="tpot_p95_ms", threshold=gate.threshold,
                 evaluated_at=now, contamination="n/a")
     reached = [r for r in runs if r["status"] == "ok" and r["prompt_tokens"] >= gate.at_tokens]
@@ -81,18 +79,23 @@ def _latency_gate(gate: Gate, lake: Lake, checkpoint_id: str, now: dt.datetime) 
                         reason=f"p95 {r['tpot_p95_ms']:.1f} ms/token at {r['prompt_tokens']:,} prompt tokens (sweep {r['sweep_id']})")
 
 
-def scorecard(lake: Lake, checkpoint_id: str) -> list[ScorecardRow]:
-    now = dt.datetime.now(dt.timezone.utc)
-    evals = lake.read("evals").where(F.col("checkpoint_id") == checkpoint_id).collect()
+def gates(checkpoint_id: str, evals: list[dict], latency: list[dict], now: dt.datetime) -> list[ScorecardRow]:
+    """Each gate against this checkpoint's ``evals`` rows and its ``latency_runs`` rows."""
     rows = []
     for gate in GATES:
         if gate.benchmark == "needle":
             rows.append(_needle_gate(gate, evals, checkpoint_id, now))
         elif gate.benchmark == "latency_runs":
-            rows.append(_latency_gate(gate, lake, checkpoint_id, now))
+            rows.append(_latency_gate(gate, latency, checkpoint_id, now))
         else:
             rows.append(_benchmark_gate(gate, evals, checkpoint_id, now))
     return rows
+
+
+def scorecard(settings: LakeSettings, checkpoint_id: str) -> list[ScorecardRow]:
+    evals = read_rows(settings, "evals", "checkpoint_id = ?", (checkpoint_id,))
+    latency = read_rows(settings, "latency_runs", "model = ?", (checkpoint_id,))
+    return gates(checkpoint_id, evals, latency, dt.datetime.now(dt.timezone.utc))
 
 
 def markdown(rows: list[ScorecardRow]) -> str:

@@ -59,14 +59,15 @@ def _rows(run: BenchmarkRun, checkpoint_id: str, cfg_hash: str, seed: int, endpo
     return results, items
 
 
-def evaluate_checkpoint(lake: Lake, checkpoint_id: str, cfg: EvalSettings, client: CompletionClient, execute: CodeRunner,
-                        artifacts: Path, run_id: str | None = None) -> SuiteReport:
+def run_suite(checkpoint_id: str, cfg: EvalSettings, client: CompletionClient, execute: CodeRunner, artifacts: Path,
+              index: contamination.ContaminationIndex) -> tuple[SuiteReport, list[EvalItemResult]]:
+    """Every benchmark and probe, scored; nothing written to the lake yet."""
     cfg_hash, now, seed = config_hash(cfg), dt.datetime.now(dt.timezone.utc), cfg.seed
     results: list[EvalResult] = []
     items: list[EvalItemResult] = []
     for bench in benchmarks(cfg):
         loaded = load_benchmark(bench, cfg.max_items)
-        note = contamination.check(lake, bench.name, [i.item_id for i in loaded])
+        note = index.check(bench.name, [i.item_id for i in loaded])
         if bench.kind == "code":
             run = run_code(loaded, bench.preset, client, execute, cfg, seed)
         elif bench.kind == "math":
@@ -85,8 +86,15 @@ def evaluate_checkpoint(lake: Lake, checkpoint_id: str, cfg: EvalSettings, clien
         grid = probes.recall_grid(run, cfg.probe_lengths, depths)
         plot_paths[kind] = plots.recall_heatmap(grid, cfg.probe_lengths, depths, f"{PROBE_TITLES[kind]} — {checkpoint_id}",
                                                 artifacts / checkpoint_id / f"{kind}_recall.png")
-    writes = write_evals(lake, results, items, run_id=run_id, partition=checkpoint_id)
-    return SuiteReport(checkpoint_id, cfg_hash, results, len(items), plot_paths, writes)
+    return SuiteReport(checkpoint_id, cfg_hash, results, len(items), plot_paths), items
+
+
+def evaluate_checkpoint(lake: Lake, checkpoint_id: str, cfg: EvalSettings, client: CompletionClient, execute: CodeRunner,
+                        artifacts: Path, run_id: str | None = None) -> SuiteReport:
+    """Check contamination, run the suite, write ``evals`` and ``eval_items``."""
+    report, items = run_suite(checkpoint_id, cfg, client, execute, artifacts, contamination.ContaminationIndex.load(lake.settings))
+    report.writes = write_evals(lake, report.results, items, run_id=run_id, partition=checkpoint_id)
+    return report
 
 
 def results_table(results: list[EvalResult]) -> str:
