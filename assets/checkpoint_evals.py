@@ -46,8 +46,12 @@ def checkpoint_evals_suite(context: AssetExecutionContext, spark: SparkResource,
         "tables": MetadataValue.json([w.metadata() for w in report.writes])})
 
 
+# a checkpoint never swept for latency still gets its scorecard (that gate reads not-measured)
+SCORECARD_AUTOMATION = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+
+
 @asset(deps=[checkpoint_evals_suite, latency_sweep], group_name="evals", kinds={"delta"}, owners=["team:ml-evals"], tags=EVAL_TAGS,
-       automation_condition=AutomationCondition.eager(),
+       automation_condition=SCORECARD_AUTOMATION,
        description="North Star gates for every registered checkpoint (HumanEval ≥ 80, MBPP ≥ 85, GSM8K ≥ 70, MMLU ≥ 70, needle recall "
                    "≥ 99% at 512k, p95 ≤ 200 ms/token at 200k): pass, fail or not-measured with the reason and the contamination note.")
 def scorecard(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:

@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions
 from rich.console import Console
 
 from assets.definitions import build_definitions, tick_landing_sensor, tick_sensor
@@ -20,6 +20,7 @@ from ledgers.lineage import lineage
 from serving.demo_tasks import demo_tasks, write_demo_inputs
 from ledgers.query import run_sql, tables_arrow
 from schemas.settings import IrmSettings
+from training.evals.demo_files import write_demo_benchmarks
 
 console = Console(width=140)
 
@@ -34,6 +35,11 @@ def main() -> None:
     drops = build_demo_landing(settings.landing.path)
     console.print(f"[bold]landing zone[/] {settings.landing.path}: {', '.join(p.name for p in drops)}")
 
+    demo_evals = settings.evals.model_copy(update={
+        "benchmark_files": settings.evals.benchmark_files or write_demo_benchmarks(Path(settings.lake.uri) / "artifacts" / "evals" / "demo_files"),
+        "max_items": 2, "samples": 2, "exec_guided_samples": 2, "self_consistency_k": 3, "max_tokens": 24,
+        "probe_lengths": [48, 96, 200_000, 512_000], "probe_depths": [0.0, 0.5, 1.0]})
+    settings = settings.model_copy(update={"evals": demo_evals})
     defs = build_definitions(settings)
     instance = DagsterInstance.get()
     cursor_file = Path(os.environ.get("DAGSTER_HOME", "dagster_home")) / "landing_sensor.cursor"
@@ -83,6 +89,7 @@ def main() -> None:
         raise SystemExit("the training run failed; see the run in `make ui`")
     console.print(f"  trained the small Llama-family model through NeMo-Run's LocalExecutor in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
 
+    before = evaluate_automation_conditions(defs=defs, instance=instance)  # what the automation daemon saw before the new checkpoints
     ticked = tick_sensor(defs, "checkpoint_sensor", instance, _read(cursor_file.with_name("checkpoint_sensor.cursor")))
     for request in ticked.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -112,6 +119,19 @@ def main() -> None:
         raise SystemExit("serving failed; see the run in `make ui`")
     console.print(f"  exported the newest checkpoint, wrote its TensorRT-LLM build spec (no GPU executor here, so no engine) and swept "
                   f"latency on the local endpoint in {time.monotonic() - started:.1f}s (run {run.run_id[:8]})")
+
+    started = time.monotonic()
+    automation = evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor)
+    due = sorted(automation.get_requested_partitions(AssetKey("checkpoint_evals_suite")) or [])
+    for key in due:
+        run = defs.resolve_job_def("evals_job").execute_in_process(partition_key=key, instance=instance, run_config=quiet)
+        if not run.success:
+            raise SystemExit(f"evaluating checkpoint {key} failed; see the run in `make ui`")
+    run = defs.resolve_job_def("scorecard_job").execute_in_process(instance=instance, run_config=quiet)
+    if not run.success:
+        raise SystemExit("the scorecard failed; see the run in `make ui`")
+    console.print(f"  automation asked for the evaluation of {len(due)} new checkpoint(s); evaluated them (benchmarks, probes) and "
+                  f"scored the gates in {time.monotonic() - started:.1f}s")
 
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
     if metrics is not None:
@@ -149,6 +169,12 @@ def main() -> None:
                                 "tpot_p99_ms, throughput_tokens_per_s FROM latency_runs "
                                 "WHERE sweep_id = (SELECT max_by(sweep_id, measured_at) FROM latency_runs) ORDER BY 1"),
          Format.table, "latency sweep on the local endpoint (the gate needs a 200k-token prompt; see `largest_prompt_reached`)")
+    emit(run_sql(settings.lake, "SELECT checkpoint_id, benchmark, metric, round(value, 1) AS value, n, samples, seed, "
+                                "left(contamination, 60) AS contamination FROM evals ORDER BY 1, 2, 3"),
+         Format.table, "evals: the demo's tiny model scores near zero (prompts beyond its 128 positions are refused and scored wrong)")
+    emit(run_sql(settings.lake, "SELECT checkpoint_id, gate, round(value, 1) AS value, status, left(reason, 70) AS reason FROM scorecard "
+                                "ORDER BY 1, 2"),
+         Format.table, "scorecard: North Star gates per checkpoint")
     newest = run_sql(settings.lake, "SELECT max_by(checkpoint_id, registered_at) AS id FROM checkpoints").to_pylist()[0]["id"]
     if newest:
         console.print(f"lineage of {newest}: [bold].venv/bin/irm lineage {newest}[/]")
