@@ -38,7 +38,7 @@ def main() -> None:
     demo_evals = settings.evals.model_copy(update={
         "benchmark_files": settings.evals.benchmark_files or write_demo_benchmarks(Path(settings.lake.uri) / "artifacts" / "evals" / "demo_files"),
         "max_items": 2, "samples": 2, "exec_guided_samples": 2, "self_consistency_k": 3, "max_tokens": 24,
-        "probe_lengths": [48, 96, 200_000, 512_000], "probe_depths": [0.0, 0.5, 1.0]})
+        "probe_lengths": [48, 96, 512_000], "probe_depths": [0.0, 0.5, 1.0]})
     settings = settings.model_copy(update={"evals": demo_evals})
     defs = build_definitions(settings)
     instance = DagsterInstance.get()

@@ -28,10 +28,10 @@ def tiny_checkpoint(root: Path) -> None:
     text = root / "text.txt"
     text.parent.mkdir(parents=True, exist_ok=True)
     text.write_text("\n".join(f"def f{k}(x):\n    return x * {k} + the access code of amber is {k}" for k in range(300)))
-    spm.SentencePieceTrainer.train(input=str(text), model_prefix=str(root / "tok"), vocab_size=120, model_type="unigram",
+    spm.SentencePieceTrainer.train(input=str(text), model_prefix=str(root / "tok"), vocab_size=400, model_type="unigram",
                                    byte_fallback=True, bos_id=-1, eos_id=1, unk_id=0, pad_id=-1, minloglevel=2)
     cfg = LocalTrainConfig(run_id="run-tiny", manifest_id="m0", train_shards=["unused"], train_weights=[1.0], tokenizer_uri=str(root / "tok.model"),
-                           vocab_size=120 + 0, eod=1, out_dir=str(root / "ckpts" / "run-tiny"), context=256)
+                           vocab_size=400, eod=1, out_dir=str(root / "ckpts" / "run-tiny"), context=256)
     torch.manual_seed(0)
     save_checkpoint(build_model(cfg), cfg, step=1, tokens_seen=0, loss=9.9)
 

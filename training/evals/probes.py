@@ -60,39 +60,38 @@ def _code(rng: random.Random) -> str:
 
 
 def make_probe(kind: str, target_tokens: int, depth: float, seed: int, tokens_per_word: float) -> Probe:
+    """The facts and the question first, then filler up to ``target_tokens`` in total."""
     rng = random.Random(f"{seed}/{kind}/{target_tokens}/{depth}")
-    words = _filler(rng, max(1, int(target_tokens / tokens_per_word) - 40))
-    if kind == "needle":
-        key, value = rng.choice(KEYS), _code(rng)
-        text = _place(words, [(depth, f"The access code of {key} is {value}.")], markers=False)
-        question = f"What is the access code of {key}? The access code of {key} is"
-    elif kind == "multi_needle":
-        keys = rng.sample(KEYS, 4)
+    markers = kind != "needle"
+    if kind in ("needle", "multi_needle"):
+        keys = rng.sample(KEYS, 4 if kind == "multi_needle" else 1)
         values = [_code(rng) for _ in keys]
         others = [(d + depth) % 1.0 for d in (0.2, 0.45, 0.7)]
-        facts = [(depth, f"The access code of {keys[0]} is {values[0]}.")] + [
-            (d, f"The access code of {k} is {v}.") for d, k, v in zip(others, keys[1:], values[1:])]
-        text, key, value = _place(words, facts, markers=True), keys[0], values[0]
+        facts = [(d, f"The access code of {k} is {v}.") for d, k, v in zip([depth, *others], keys, values)]
+        key, value = keys[0], values[0]
         question = f"What is the access code of {key}? The access code of {key} is"
     elif kind == "cross_segment":
         first, second = _code(rng)[:3], _code(rng)[:3]
         key, value = rng.choice(KEYS), first + second
-        text = _place(words, [(0.1, f"The first half of the vault code of {key} is {first}."),
-                              (0.9, f"The second half of the vault code of {key} is {second}.")], markers=True)
+        facts = [(0.1, f"The first half of the vault code of {key} is {first}."), (0.9, f"The second half of the vault code of {key} is {second}.")]
         question = f"Join the two halves: the full vault code of {key} is"
     else:
         raise ValueError(f"unknown probe kind {kind!r}; kinds: needle, multi_needle, cross_segment")
-    return Probe(kind, target_tokens, depth, f"{text}\n\n{question}", value)
+    overhead = sum(len(f.split()) for _, f in facts) + len(question.split()) + (2 * int(1 / SECTION_EVERY) if markers else 0)
+    words = _filler(rng, max(1, int(target_tokens / tokens_per_word) - overhead))
+    return Probe(kind, target_tokens, depth, f"{_place(words, facts, markers)}\n\n{question}", value)
 
 
 def tokens_per_word(client: CompletionClient, seed: int) -> float:
-    """The server's tokens per filler word, from one 200-word request (1.0 if it does not say)."""
-    words = " ".join(_filler(random.Random(seed), 200))
-    try:
-        counted = client.complete(words, 1, 0.0, seed).prompt_tokens
-    except EndpointError:
-        return 1.0
-    return counted / 200 if counted else 1.0
+    """The server's tokens per filler word, from a 200-word request (20 words if the server
+    refuses that; 1.0 if it does not count)."""
+    for size in (200, 20):
+        try:
+            counted = client.complete(" ".join(_filler(random.Random(seed), size)), 1, 0.0, seed).prompt_tokens
+        except EndpointError:
+            continue
+        return counted / size if counted else 1.0
+    return 1.0
 
 
 def exact_match(output: str, answer: str) -> tuple[bool, str]:
