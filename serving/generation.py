@@ -63,3 +63,12 @@ def generate(m: LoadedModel, prompt_ids: list[int], max_tokens: int, temperature
                 return
             yield token
             ids = torch.tensor([[token]], dtype=torch.long)
+
+
+def prompt_logprobs(m: LoadedModel, prompt_ids: list[int]) -> list[float | None]:
+    """log p(token_i | tokens before it) for every prompt token (None for the first): what a
+    completions request with ``echo`` and ``logprobs`` returns, the basis of multiple-choice scoring."""
+    with m.lock, torch.no_grad():
+        logits = m.model(input_ids=torch.tensor([prompt_ids], dtype=torch.long)).logits[0].float()
+        logp = torch.log_softmax(logits[:-1], -1).gather(1, torch.tensor(prompt_ids[1:]).unsqueeze(1)).squeeze(1)
+    return [None, *(float(x) for x in logp)]
