@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
+import warnings
 
+from dagster import PreviewWarning, DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
+
+from assets.catalog import catalogued
 from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.packing import manifests
+from assets.report import report
 from assets.serving import engine_build, latency_sweep, serving_job
 from assets.splits import decontaminated_documents, splits
 from assets.tokenizer import tokenizer, tokenizer_metrics
@@ -37,15 +41,18 @@ distill_job = define_asset_job("distill_job", selection=[distilled_sft],
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
-    return Definitions(
+    definitions = Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
-                distilled_sft, engine_build, latency_sweep],
+                distilled_sft, engine_build, latency_sweep, report],
         jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job],
         sensors=[landing_sensor, checkpoint_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return definitions.map_asset_specs(func=catalogued)
 
 
 defs = build_definitions()
