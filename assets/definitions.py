@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
+import warnings
+
+from dagster import PreviewWarning, DagsterInstance, Definitions, SensorResult, build_sensor_context, define_asset_job, in_process_executor
 
 from assets.automation import LAKE_WRITER, automation_sensor
+from assets.catalog import catalogued
 from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
 from assets.checkpoint_evals import checkpoint_evals_suite, evals_job, scorecard, scorecard_job
@@ -13,6 +16,7 @@ from assets.licenses import curated_documents, license_ledger
 from assets.memory import memory_chunks, memory_index
 from assets.packing import manifests
 from assets.post_training import dpo_run, post_training_job, sft_run
+from assets.report import report
 from assets.serving import engine_build, latency_sweep, serving_job
 from assets.splits import decontaminated_documents, splits
 from assets.tokenizer import tokenizer, tokenizer_metrics
@@ -46,11 +50,11 @@ distill_job = define_asset_job("distill_job", selection=[distilled_sft], tags=LA
 def build_definitions(settings: IrmSettings | None = None) -> Definitions:
     """Spark assets run in process: a multiprocess executor would start one JVM per step."""
     settings = settings or IrmSettings()
-    return Definitions(
+    definitions = Definitions(
         assets=[raw_documents, documents_clean, dedup, license_ledger, curated_documents, tokenizer, tokenizer_metrics, eval_hashes,
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval, sft_run, dpo_run,
                 distilled_sft, engine_build, latency_sweep, lake_maintenance, lake_audit, memory_chunks, memory_index,
-                checkpoint_evals_suite, scorecard],
+                checkpoint_evals_suite, scorecard, report],
         jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, post_training_job, distill_job,
               serving_job, maintenance_job, audit_job, latency_job, memory_job, evals_job, scorecard_job],
         sensors=[landing_sensor, checkpoint_sensor, automation_sensor, incident_sensor],
@@ -58,6 +62,9 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
         resources=resources_from(settings),
         executor=in_process_executor,
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return definitions.map_asset_specs(func=catalogued)
 
 
 defs = build_definitions()

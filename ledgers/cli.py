@@ -146,5 +146,20 @@ def retrieve(
     raise typer.Exit(run_retrieve(_settings(lake), query, k, mode, multi_hop, min_trust, fmt == Format.json))
 
 
+@app.command()
+def report(
+    out: Optional[str] = typer.Option(None, help="folder for the report (default: <lake>/artifacts/reports)"),
+    notebook: bool = typer.Option(True, help="also write the executed notebook"),
+    lake: Optional[str] = typer.Option(None, help="lake root (default: IRM_LAKE__ROOT or lake/)"),
+) -> None:
+    """Write the programme report (one HTML file, and the same sections as an executed notebook)."""
+    from pathlib import Path
+
+    from ledgers.report import write_report
+
+    result = write_report(_settings(lake), Path(out) if out else None, notebook=notebook)
+    typer.echo(f"report {result.report_id}: {result.html_path}" + (f" and {result.notebook_path}" if result.notebook_path else ""))
+
+
 if __name__ == "__main__":
     app()
