@@ -193,11 +193,20 @@ def probes_section(lake: _Lake) -> Section:
     s = Section("Long-context probes")
     if not lake.has("evals"):
         return _missing(s, "evals")
-    probes = lake.sql("SELECT * FROM evals WHERE benchmark ILIKE '%needle%' OR benchmark ILIKE '%probe%' OR benchmark ILIKE '%cross%' ORDER BY ALL")
+    probes = lake.sql("""SELECT checkpoint_id, benchmark, metric, round(value, 2) AS value, n, context_tokens, seed FROM evals
+        WHERE metric LIKE 'recall@%' ORDER BY checkpoint_id, benchmark, context_tokens NULLS LAST, metric""")
     if not probes.num_rows:
         s.notes.append("No long-context probe results in evals yet.")
         return s
-    s.tables.append(("probe results", probes))
+    s.tables.append(("probe recall (exact match, percent) by length", probes))
+    series: dict[str, tuple[list, list]] = {}
+    for r in lake.sql("""SELECT checkpoint_id, benchmark, coalesce(context_tokens, 0) AS tokens, value FROM evals
+                         WHERE metric LIKE 'recall@%' AND context_tokens > 0 ORDER BY 1, 2, 3""").to_pylist():
+        xs, ys = series.setdefault(f"{r['checkpoint_id'][-11:]} {r['benchmark']}", ([], []))
+        xs.append(r["tokens"])
+        ys.append(r["value"])
+    if series:
+        s.figures.append(("probe recall by prompt length", plots.line_chart(series, "recall (%)", "prompt tokens", "recall %", log_x=True)))
     return s
 
 
@@ -215,14 +224,15 @@ def distill_section(lake: _Lake) -> Section:
 
 def memory_section(lake: _Lake) -> Section:
     s = Section("Tier-1 memory")
-    tables = sorted(n for n in lake.names if n.startswith("memory_") and n != "memory_chunks")
     if not lake.has("memory_chunks"):
         return _missing(s, "memory_chunks")
     s.tables.append(("chunks", lake.sql("SELECT count(*) AS chunks, count(DISTINCT doc_id) AS documents FROM memory_chunks")))
-    for name in tables:
-        s.tables.append((name, lake.sql(f"SELECT * FROM {name} ORDER BY ALL")))
-    if not tables:
-        s.notes.append("No retrieval hit-rate table in the lake yet.")
+    if lake.has("memory_index_runs"):
+        s.tables.append(("index runs", lake.sql(
+            """SELECT run_at, collection, chunks_version, chunks_added, chunks_removed, windows_upserted, windows_total,
+                      round(seconds, 1) AS seconds, embedding_model FROM memory_index_runs ORDER BY run_at""")))
+    s.notes.append("Retrieval hit rates are measured by `bench/memory.py` on a planted 10M-token index (BENCHMARKS.md); "
+                   "the lake holds the index runs, not those measurements.")
     return s
 
 
@@ -231,16 +241,16 @@ def latency_section(lake: _Lake) -> Section:
     if not lake.has("latency_runs"):
         return _missing(s, "latency_runs")
     cols = lake.columns("latency_runs")
-    wanted = [c for c in ("sweep_id", "model", "target_prompt_tokens", "prompt_tokens", "ttft_ms_p50", "ttft_ms_p95",
-                          "per_token_ms_p50", "per_token_ms_p95", "per_token_ms_p99", "throughput_tokens_per_s", "status") if c in cols]
+    wanted = [c for c in ("sweep_id", "model", "target_prompt_tokens", "prompt_tokens", "ttft_p50_ms", "ttft_p95_ms",
+                          "tpot_p50_ms", "tpot_p95_ms", "tpot_p99_ms", "throughput_tokens_per_s", "status") if c in cols]
     runs = lake.sql(f"SELECT {', '.join(wanted)} FROM latency_runs ORDER BY measured_at, target_prompt_tokens")
     s.tables.append(("latency sweeps", runs))
-    if "per_token_ms_p95" in cols:
+    if "tpot_p95_ms" in cols:
         series: dict[str, tuple[list, list]] = {}
-        for r in lake.sql("SELECT sweep_id, prompt_tokens, per_token_ms_p95 FROM latency_runs WHERE prompt_tokens > 0 ORDER BY 1, 2").to_pylist():
+        for r in lake.sql("SELECT sweep_id, prompt_tokens, tpot_p95_ms FROM latency_runs WHERE prompt_tokens > 0 ORDER BY 1, 2").to_pylist():
             xs, ys = series.setdefault(r["sweep_id"][:12], ([], []))
             xs.append(r["prompt_tokens"])
-            ys.append(r["per_token_ms_p95"])
+            ys.append(r["tpot_p95_ms"])
         if series:
             s.figures.append(("per-token latency p95 by prompt length", plots.line_chart(series, "p95 ms/token", "prompt tokens", "ms", log_x=True)))
     return s
@@ -250,7 +260,12 @@ def scorecard_section(lake: _Lake) -> Section:
     s = Section("Scorecard against the gates")
     if not lake.has("scorecard"):
         return _missing(s, "scorecard")
-    s.tables.append(("gates per checkpoint", lake.sql("SELECT * FROM scorecard ORDER BY ALL")))
+    s.tables.append(("gates per checkpoint", lake.sql(
+        "SELECT checkpoint_id, gate, threshold, round(value, 2) AS value, status, reason FROM scorecard ORDER BY checkpoint_id, gate")))
+    if lake.has("evals"):
+        s.tables.append(("benchmark results (percent)", lake.sql(
+            """SELECT checkpoint_id, benchmark, metric, round(value, 2) AS value, n, samples, seed, contaminated_items
+               FROM evals WHERE metric NOT LIKE 'recall@%' ORDER BY checkpoint_id, benchmark, metric""")))
     return s
 
 
@@ -259,7 +274,7 @@ def changelog_section(lake: _Lake) -> Section:
     if not lake.has("manifests"):
         return _missing(s, "manifests")
     ids = [r["manifest_id"] for r in lake.sql(
-        "SELECT manifest_id, max(created_at) AS at FROM manifests GROUP BY 1 ORDER BY at DESC, manifest_id LIMIT 2").to_pylist()]
+        "SELECT manifest_id, max(created_at) AS made FROM manifests GROUP BY 1 ORDER BY made DESC, manifest_id LIMIT 2").to_pylist()]
     if len(ids) < 2:
         s.notes.append(f"Only one manifest ({ids[0]}): nothing to compare with.")
         return s
