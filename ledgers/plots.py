@@ -55,6 +55,13 @@ def histogram(values: Sequence[float], title: str, xlabel: str, bins: int = 30, 
     return _png(fig)
 
 
+def log2_histogram(buckets: dict[int, int], title: str, unit: str) -> bytes:
+    """Counts per power-of-two bucket (``floor(log2(value))``), aggregated where the data lives."""
+    keys = sorted(buckets)
+    labels = [f"{2 ** k:,}" if 2 ** k < 1024 else f"{2 ** k // 1024:,}Ki" for k in keys]
+    return bar_chart(labels, [buckets[k] for k in keys], title, f"count (x = {unit}, lower bucket edge)")
+
+
 def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str, xlabel: str, ylabel: str,
                log_x: bool = False) -> bytes:
     """One line per named series of (x, y) points."""

@@ -161,8 +161,9 @@ def data_section(lake: _Lake) -> Section:
             """SELECT coalesce(spdx_expression, '(none)') AS spdx, split_part(decision, ':', 1) AS decision, count(*) AS files
                FROM license_ledger GROUP BY ALL ORDER BY files DESC, spdx""")))
     if lake.has("documents_clean"):
-        lengths = [r["bytes"] for r in lake.sql("SELECT bytes FROM documents_clean").to_pylist()]
-        s.figures.append(("document length (bytes) after cleaning", plots.histogram(lengths, "document length", "bytes", log_x=True)))
+        buckets = {r["b"]: r["n"] for r in lake.sql(
+            "SELECT floor(log2(greatest(bytes, 1)))::INT AS b, count(*) AS n FROM documents_clean GROUP BY 1").to_pylist()}
+        s.figures.append(("document length (bytes) after cleaning", plots.log2_histogram(buckets, "document length", "bytes")))
     return s
 
 
