@@ -166,9 +166,17 @@ class Lake:
         target.restoreToVersion(version)
         return self._committed(table, before, run_id, partition)
 
-    def committed(self, table: str, before: int, run_id: str | None = None) -> WriteResult:
-        """Record a commit made by a table operation outside ``write``/``merge`` (OPTIMIZE) in lineage."""
-        return self._committed(table, before, run_id, None)
+    def committed(self, table: str, before: int, run_id: str | None = None) -> list[WriteResult]:
+        """Record in lineage every commit after ``before`` made by table operations outside
+        ``write``/``merge`` (SET TBLPROPERTIES, OPTIMIZE, VACUUM START/END)."""
+        rows = (DeltaTable.forPath(self.spark, self.path(table)).history().where(F.col("version") > before)
+                .orderBy("version").collect())
+        results = [WriteResult(table, int(r["version"]), str(r["operation"]), _rows_written(str(r["operation"]), r["operationMetrics"] or {}))
+                   for r in rows]
+        if table != LINEAGE:
+            for result in results:
+                self._record_lineage(result, run_id, None)
+        return results
 
     def _committed(self, table: str, before: int, run_id: str | None, partition: str | None) -> WriteResult:
         """The commit a write made. Delta makes none for a write that changes nothing (say, an

@@ -12,7 +12,7 @@ import hashlib
 
 from delta.tables import DeltaTable
 
-from ledgers.lake import LINEAGE, Lake
+from ledgers.lake import Lake
 from schemas.operations import MaintenanceRecord
 from schemas.tables import TABLES
 
@@ -32,16 +32,17 @@ def maintain_table(lake: Lake, table: str, retention_hours: int, maintenance_id:
     target = DeltaTable.forPath(lake.spark, path)
     before = target.history(1).collect()[0]["version"]
     files_before, logs_before = _files(lake, table), _log_files(lake, table)
-    lake.spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ("
-                   f"'delta.logRetentionDuration' = 'interval {retention_hours} hours', "
-                   f"'delta.deletedFileRetentionDuration' = 'interval {retention_hours} hours')")
+    wanted = {"delta.logRetentionDuration": f"interval {retention_hours} hours",
+              "delta.deletedFileRetentionDuration": f"interval {retention_hours} hours"}
+    properties = lake.spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0]["properties"] or {}
+    if any(properties.get(k) != v for k, v in wanted.items()):
+        lake.spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({', '.join(f'{k!r} = {v!r}' for k, v in wanted.items())})")
     metrics = target.optimize().executeCompaction().collect()[0]["metrics"]
     compacted = int(metrics["numFilesRemoved"])
     stale = lake.spark.sql(f"VACUUM delta.`{path}` RETAIN {retention_hours} HOURS DRY RUN").count()
     target.vacuum(float(retention_hours))
     after = target.history(1).collect()[0]["version"]
-    if table != LINEAGE and after != before:
-        lake.committed(table, before, run_id)
+    lake.committed(table, before, run_id)
     return MaintenanceRecord(
         maintenance_id=maintenance_id, table=table, version_before=before, version_after=after,
         files_before=files_before, files_after=_files(lake, table), files_compacted=compacted, files_vacuumed=stale,

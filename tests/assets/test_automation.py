@@ -90,3 +90,18 @@ def test_manifests_follow_a_tokenizer_only_once_one_was_materialized(settings):
     instance.report_runless_asset_event(AssetMaterialization("tokenizer"))
     second = evaluate_automation_conditions(defs, instance, cursor=first.cursor)
     assert {"manifests", "tokenizer_metrics"} <= _requested(second)
+
+
+def test_the_instance_queues_runs_and_admits_one_lake_writer_at_a_time(tmp_path, monkeypatch):
+    import shutil
+
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    from assets.daemon import ROOT
+
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = DagsterInstance.from_config(str(tmp_path))
+    assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": LAKE_WRITER_TAG, "limit": 1} in [dict(limit) for limit in limits]

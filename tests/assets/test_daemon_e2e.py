@@ -32,11 +32,12 @@ def _drop(path: Path, seeds: range) -> None:
 
 
 @pytest.mark.slow
-def test_two_drops_flow_to_manifests_through_the_daemon_alone(tmp_path, spark):
+def test_two_drops_flow_to_manifests_through_the_daemon_alone(tmp_path, spark, monkeypatch):
     home, landing = tmp_path / "home", tmp_path / "landing"
     home.mkdir()
     landing.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     lake = Lake(LakeSettings(root=str(tmp_path / "lake")), spark)
 
     # a tiny tokenizer trained beforehand (elsewhere) and registered as a materialization of `tokenizer`

@@ -50,7 +50,7 @@ def test_maintenance_compacts_small_files_and_keeps_time_travel(settings, lake):
     assert result.success
     row = lake.read("maintenance_runs").where(F.col("table") == "documents_clean").collect()[0]
     assert row["files_compacted"] >= 5 and row["files_after"] < row["files_before"] and row["retention_hours"] == 168
-    assert row["version_after"] == row["version_before"] + 1
+    assert row["version_after"] > row["version_before"]
     assert lake.read("documents_clean", version=old_version).count() == old_rows  # inside the window: still readable
     assert lake.read("lineage").where((F.col("table") == "documents_clean") & (F.col("operation") == "OPTIMIZE")).count() == 1
     meta = result.asset_materializations_for_node("lake_maintenance")[0].metadata
