@@ -48,14 +48,18 @@ def test_ledger_decides_per_file_and_nothing_excluded_reaches_the_curated_set(la
     assert ledger["vendor/gpl_lib/lib.c"]["decision"] == "exclude:copyleft:GPL-3.0-only"
     assert ledger["tool.py"]["decision"] == "exclude:no-license"
     assert ledger["index.js"]["spdx_expression"] == "Apache-2.0" and ledger["index.js"]["evidence"] == "package.json:metadata:package.json"
-    assert report.kept == 4  # main.py, dual.py, index.js and package.json itself (json is code)
-    assert report.extra["by_source_spdx_decision"]["app | MIT | allow"] == 1
+    allowed = {p for p, r in ledger.items() if r["decision"] == "allow"}
+    assert {"app/main.py", "app/dual.py", "index.js", "package.json"} <= allowed
+    assert not allowed & {"app/gpl_part.py", "vendor/gpl_lib/lib.c", "vendor/gpl_lib/COPYING", "tool.py"}
+    assert report.kept == len(allowed) and report.input_rows == len(ledger) == lake.read("documents_clean").count()
+    assert report.extra["by_source_spdx_decision"]["app | MIT | allow"] == sum(
+        r["source"] == "app" and r["spdx_expression"] == "MIT" for r in ledger.values())
     assert ledger["tool.py"]["source"] == "nolicense"
 
     curated = run_curated(lake)
     assert curated.conserved and excluded_in_curated(lake) == 0
     keepers, kept, removed = curated_conservation(lake)
-    assert keepers == kept + removed and removed == 3
+    assert keepers == kept + removed and removed == len(ledger) - len(allowed)
     paths = {r["doc_id"] for r in lake.read("curated_documents").collect()}
     assert ledger["app/gpl_part.py"]["doc_id"] not in paths and ledger["app/main.py"]["doc_id"] in paths
 
