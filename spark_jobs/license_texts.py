@@ -298,7 +298,7 @@ WEAK = re.compile(r"\b(may not|shall not|must not|prohibit\w*|only|except|provid
 # Added terms after the last clause of a strict permissive text.
 TAIL = re.compile(r"\b(may not|shall not|must not|prohibit\w*|restrict\w*|terminat\w*|revok\w*|consent|notify|royalt\w*|"
                   r"you (must|shall|may not|agree)|is not permitted|are not permitted|governed|laws of|jurisdiction|venue|arbitrat\w*)\b")
-PROPRIETARY = re.compile(r"all rights reserved|proprietary|confidential|trade secret|unpublished work|"
+PROPRIETARY = re.compile(r"proprietary|confidential|trade secret|unpublished work|"
                          r"(may|shall|must) not be (copied|reproduced|distributed|redistributed|used|modified|disclosed)|"
                          r"without (the )?(express |prior )*written (permission|consent|authori[sz]ation)|unauthori[sz]ed (copying|use)")
 SCOPE = re.compile(r"(?:files?|code|sources?|modules?|contents?)\s+(?:under|in|within|of)\s+(?:the\s+)?"

@@ -91,8 +91,8 @@ def _nearest_folder_evidence(docs: DataFrame, evidence: DataFrame) -> DataFrame:
 
 def license_ledger(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
     """``docs``: doc_id, source, domain, text, repo, path, license_hint. One ledger row per document."""
-    own = evidence.select("repo", "path", F.col("detection").alias("own"))
-    shallowest = Window.partitionBy("repo").orderBy(F.size(F.split("path", "/")), "path")
+    own = evidence.groupBy("repo", "path").agg(F.min("detection").alias("own"))
+    shallowest = Window.partitionBy("repo").orderBy(F.size(F.split("path", "/")), "path", "detection")
     by_repo = (evidence.where("is_metadata").withColumn("_n", F.row_number().over(shallowest)).where("_n = 1")
                .select("repo", F.col("path").alias("meta_path"), F.col("detection").alias("meta")))
     joined = (docs.join(own, ["repo", "path"], "left").join(_nearest_folder_evidence(docs, evidence), "doc_id", "left")

@@ -48,14 +48,18 @@ def test_ledger_decides_per_file_and_nothing_excluded_reaches_the_curated_set(la
     assert ledger["vendor/gpl_lib/lib.c"]["decision"] == "exclude:copyleft:GPL-3.0-only"
     assert ledger["tool.py"]["decision"] == "exclude:no-license"
     assert ledger["index.js"]["spdx_expression"] == "Apache-2.0" and ledger["index.js"]["evidence"] == "package.json:metadata:package.json"
-    assert report.kept == 4  # main.py, dual.py, index.js and package.json itself (json is code)
-    assert report.extra["by_source_spdx_decision"]["app | MIT | allow"] == 1
+    allowed = {p for p, r in ledger.items() if r["decision"] == "allow"}
+    assert {"app/main.py", "app/dual.py", "index.js", "package.json"} <= allowed
+    assert not allowed & {"app/gpl_part.py", "vendor/gpl_lib/lib.c", "vendor/gpl_lib/COPYING", "tool.py"}
+    assert report.kept == len(allowed) and report.input_rows == len(ledger) == lake.read("documents_clean").count()
+    assert report.extra["by_source_spdx_decision"]["app | MIT | allow"] == sum(
+        r["source"] == "app" and r["spdx_expression"] == "MIT" for r in ledger.values())
     assert ledger["tool.py"]["source"] == "nolicense"
 
     curated = run_curated(lake)
     assert curated.conserved and excluded_in_curated(lake) == 0
     keepers, kept, removed = curated_conservation(lake)
-    assert keepers == kept + removed and removed == 3
+    assert keepers == kept + removed and removed == len(ledger) - len(allowed)
     paths = {r["doc_id"] for r in lake.read("curated_documents").collect()}
     assert ledger["app/gpl_part.py"]["doc_id"] not in paths and ledger["app/main.py"]["doc_id"] in paths
 
@@ -65,6 +69,14 @@ README = "# Project\n\nThis project parses configuration files and prints a shor
          "with the line numbers of every problem it finds and a suggestion of how to fix it.\n"
 PROPRIETARY = ("Copyright 2024 Example Corp. All rights reserved.\n\nThis software and its documentation are confidential "
                "and proprietary to Example Corp and may not be copied, distributed or used without written permission.\n")
+GUIDE = ("Getting started: install the package, write a small configuration file in your home folder, then run the checker "
+         "from a terminal and read the summary that it prints at the end of the run.\n")
+NOTES = ("Internal notes about the quarterly planning meeting, the budget for new laptops, the hiring plan for the data team "
+         "and the schedule of the office move in the spring.\n")
+RIVER = ("The river flows north through three valleys before it reaches the lake, and the old stone bridge near the mill is "
+         "the only crossing for twenty kilometres in either direction.\n")
+BREAD = ("Bread dough rises faster in a warm kitchen; a tablespoon of sugar feeds the yeast, and kneading for ten minutes "
+         "builds the gluten that gives the loaf its chewy texture.\n")
 POST = "How do I read a file line by line in Python without loading all of it into memory at once? Iterate over the file object.\n"
 
 
@@ -72,17 +84,17 @@ def _land_mixed(lake, settings) -> None:
     import json
 
     landing = settings.landing.path
-    _files(landing / "proj", {"LICENSE": MIT, "README.md": README, "docs/guide.md": README.replace("Project", "Guide"),
+    _files(landing / "proj", {"LICENSE": MIT, "README.md": README, "docs/guide.md": GUIDE,
                               "src/main.py": "def main():\n    return 'ok'\n",
                               "vendor/gpl/COPYING": (COMMON / "GPL-3").read_text(), "vendor/gpl/COPYING.LESSER": (COMMON / "LGPL-3").read_text(),
                               "vendor/gpl/lib.c": "int lib(void) { return 4; }\n"})
-    _files(landing / "closed", {"LICENSE": PROPRIETARY, "notes.md": README.replace("Project", "Notes"), "tool.py": "def tool():\n    return 5\n"})
+    _files(landing / "closed", {"LICENSE": PROPRIETARY, "notes.md": NOTES, "tool.py": "def tool():\n    return 5\n"})
     _files(landing / "dual", {"LICENSE-MIT": MIT, "LICENSE-APACHE": (COMMON / "Apache-2.0").read_text(),
                               "COPYRIGHT": "Licensed under either of the Apache License, Version 2.0 or the MIT license, at your option.\n",
                               "src/lib.rs": "pub fn add(a: i32, b: i32) -> i32 { a + b }\n"})
     (landing / "forum.jsonl").write_text(json.dumps({"text": POST, "source": "forum", "domain": "text"}) + "\n")
-    (landing / "wiki.jsonl").write_text(json.dumps({"text": README, "source": "wiki", "domain": "text", "license": "CC0-1.0"}) + "\n"
-                                        + json.dumps({"text": README.replace("Project", "Other"), "source": "wiki", "domain": "text"}) + "\n")
+    (landing / "wiki.jsonl").write_text(json.dumps({"text": RIVER, "source": "wiki", "domain": "text", "license": "CC0-1.0"}) + "\n"
+                                        + json.dumps({"text": BREAD, "source": "wiki", "domain": "text"}) + "\n")
     for candidate in list_candidates(landing)[0]:
         ingest_drop(lake, describe(candidate), settings.landing)
     run_clean(lake, CleanConfig())
@@ -104,7 +116,7 @@ def test_every_document_gets_a_decision_and_license_texts_are_decided_on_their_o
     assert by[("closed", "LICENSE")]["decision"] == "exclude:unknown:LicenseRef-proprietary"
     assert by[("closed", "notes.md")]["decision"] == "exclude:unknown:LicenseRef-proprietary"
     rs = by[("dual", "src/lib.rs")]
-    assert rs["spdx_expression"] == "MIT OR Apache-2.0" and rs["decision"] == "allow"
+    assert set(rs["spdx_expression"].split(" OR ")) == {"MIT", "Apache-2.0"} and rs["decision"] == "allow"
     assert set(rs["licenses_found"]) == {"MIT", "Apache-2.0"}
     forum = next(r for r in rows if r["source"] == "forum")
     assert forum["decision"] == "allow" and forum["evidence"] == "policy:no-evidence-in-source"
