@@ -35,9 +35,12 @@ class DedupRunConfig(Config):
     num_perm: int = 128
     threshold: float = 0.8
     seed: int = 1
+    min_candidate_probability: float = 0.95
+    full_recompute: bool = Field(False, description="forget stored sketches, edges and rows, and recompute everything")
 
     def to_config(self) -> MinHashConfig:
-        return MinHashConfig(ngram=self.ngram, num_perm=self.num_perm, threshold=self.threshold, seed=self.seed)
+        return MinHashConfig(ngram=self.ngram, num_perm=self.num_perm, threshold=self.threshold, seed=self.seed,
+                             min_candidate_probability=self.min_candidate_probability)
 
 
 def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata) -> MaterializeResult:
@@ -63,13 +66,15 @@ def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata
     deps=[raw_documents], group_name="curation", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="documents_clean", blocking=True,
                                 description="raw_documents = documents_clean + rejects(stage=clean)")],
-    description="Normalized, language-identified, PII-redacted, quality-scored documents; removals go to `rejects` with a reason.",
+    description="Normalized, language-identified, PII-redacted, quality-scored documents, cleaned per drop (only new or "
+                "changed drops); removals go to `rejects` with a reason.",
 )
 def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_clean(the_lake, config.to_config(), run_id=context.run_id)
     return audited(context, the_lake, report.writes, _stage_result(
         report, clean_conservation(the_lake),
+        drops_cleaned=MetadataValue.json(report.extra["drops"]),
         pii_redactions=MetadataValue.json(report.extra["pii_redactions"]),
         documents_per_domain=MetadataValue.json(report.extra["domains"]),
         length_histogram_bytes=MetadataValue.md(_markdown_counts(report.extra["length_histogram"], "bytes ≥")),
@@ -80,13 +85,18 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
     deps=[documents_clean], group_name="curation", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="dedup", blocking=True,
                                 description="documents_clean = keepers + exact duplicates + near duplicates")],
-    description="Exact-hash and MinHash-LSH near-duplicate clusters (Jaccard threshold from config), one keeper each.",
+    description="Exact-hash and MinHash-LSH near-duplicate clusters (every candidate confirmed by exact Jaccard), one keeper each; "
+                "incremental: only new documents are sketched and compared.",
 )
 def dedup(context: AssetExecutionContext, config: DedupRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
-    report = run_dedup(the_lake, config.to_config(), run_id=context.run_id)
+    report = run_dedup(the_lake, config.to_config(), run_id=context.run_id, full=config.full_recompute)
+    incremental = {k: report.extra[k] for k in ("new_documents", "removed_documents", "new_sketches", "candidate_pairs",
+                                                "new_edges_confirmed", "rewritten_rows")}
     return audited(context, the_lake, report.writes, _stage_result(
         report, dedup_conservation(the_lake),
         dedup_rate_by_domain=MetadataValue.json(report.extra["dedup_rate_by_domain"]),
         lsh_bands_x_rows=f"{report.extra['bands']} x {report.extra['rows_per_band']}",
+        candidate_probability_at_threshold=report.extra["candidate_probability_at_threshold"],
+        incremental=MetadataValue.json(incremental),
     ))

@@ -40,6 +40,7 @@ def real_bases(code: int, prose: int, min_bytes: int = 3000) -> tuple[list[str],
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     modules = sorted(p for pkg in ("email", "json", "http", "logging", "asyncio", "importlib", "xml/dom", "concurrent/futures")
                      for p in (stdlib / pkg).glob("*.py") if p.stat().st_size > min_bytes)
+    modules += sorted(p for p in stdlib.glob("*.py") if p.stat().st_size > min_bytes)
     descriptions = []
     for meta in sorted(Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info/METADATA")):
         body = meta.read_text(errors="replace").split("\n\n", 1)[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, Field
 
 
@@ -28,3 +30,8 @@ class CleanConfig(BaseModel):
     min_language_score: float = Field(0.5, ge=0, le=1, description="below this the language is 'unknown' and the document removed")
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
     math_marker_density: float = Field(0.002, description="LaTeX markers per character that make a text 'math'")
+
+    @property
+    def config_hash(self) -> str:
+        """A drop cleaned under another configuration is cleaned again."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]

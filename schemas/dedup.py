@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cached_property
 
 import numpy as np
@@ -83,6 +85,13 @@ class MinHashConfig(BaseModel):
         if self.bands_override:
             return self.bands_override, self.rows_override  # type: ignore[return-value]
         return recall_bands_rows(self.threshold, self.num_perm, self.min_candidate_probability)
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of what decides sketches and edges: stored ones are reused only under the same hash."""
+        bands, rows = self.bands_rows
+        key = json.dumps([self.ngram, self.num_perm, self.seed, bands, rows, self.threshold])
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     @property
     def candidate_probability_at_threshold(self) -> float:

@@ -88,6 +88,19 @@ class DocumentClean(BaseModel):
     quality: dict[str, float] = Field(description="quality heuristics; thresholds live in CleanConfig")
     domain: str = Field(description="code / math / text / synthetic")
     bucket: str = Field(description="domain/lang, e.g. code/python, text/en")
+    drop_id: Optional[str] = Field(default=None, description="the landing drop it came from: cleaning runs and reruns per drop")
+
+
+class CleanedDrop(BaseModel):
+    """One drop as the cleaning stage last processed it: a drop is cleaned again only when its
+    content (``drop_sha256``) or the cleaning configuration (``config_hash``) changed."""
+
+    drop_id: str
+    drop_sha256: str
+    config_hash: str
+    rows_in: int
+    kept: int
+    removed: int
 
 
 class DedupRow(BaseModel):
@@ -100,6 +113,28 @@ class DedupRow(BaseModel):
     is_keeper: bool
     removed_reason: Optional[str] = Field(default=None, description="exact-duplicate or near-duplicate")
     duplicate_of: Optional[str] = Field(default=None, description="the keeper this document duplicates")
+
+
+class DedupSketch(BaseModel):
+    """MinHash signature, LSH band keys and shingle set of one distinct text (exact hash), computed
+    once per text and configuration and kept, so a new drop is compared without recomputing the lake."""
+
+    exact_hash: str
+    config_hash: str = Field(description="hash of the MinHash settings the sketch was made with")
+    has_shingles: bool
+    signature: list[int]
+    band_keys: list[int]
+    shingles: list[int] = Field(description="distinct 64-bit shingle hashes: the set exact Jaccard is computed on")
+    n_shingles: int
+
+
+class DedupEdge(BaseModel):
+    """A confirmed near-duplicate pair of distinct texts (``src < dst``), exact Jaccard >= threshold."""
+
+    src: str
+    dst: str
+    config_hash: str
+    jaccard: float
 
 
 class LicenseRecord(BaseModel):
@@ -369,6 +404,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("rejects", Reject, "records a stage rejected, with reason and detail"),
         TableSpec("documents_clean", DocumentClean, "normalized, language-identified, PII-redacted, quality-scored documents"),
         TableSpec("dedup", DedupRow, "exact and MinHash-LSH near-duplicate clusters with one keeper each"),
+        TableSpec("clean_drops", CleanedDrop, "drops the cleaning stage processed, with the content and configuration hashes"),
+        TableSpec("dedup_sketches", DedupSketch, "MinHash signature, band keys and shingle set per distinct text, stored once"),
+        TableSpec("dedup_edges", DedupEdge, "confirmed near-duplicate pairs of distinct texts with their exact Jaccard"),
         TableSpec("license_ledger", LicenseRecord, "SPDX license, evidence and decision for every document"),
         TableSpec("curated_documents", CuratedDocument, "dedup keepers whose license decision is allow: input of splits and packing"),
         TableSpec("tokenizers", TokenizerArtifact, "trained tokenizers, content-addressed, with their training inputs"),

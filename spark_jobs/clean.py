@@ -20,7 +20,7 @@ _OUT = pa.schema(list(arrow_schema(DocumentClean)) + [pa.field("reason", pa.stri
 def clean_documents(raw: DataFrame, cfg: CleanConfig) -> DataFrame:
     """Every input row once: the cleaned document, with ``reason`` set when it is to be removed."""
     cfg_json = cfg.model_dump_json()
-    columns = ["doc_id", "text", "domain_hint", "path", "source", "uri"]
+    columns = ["doc_id", "text", "domain_hint", "path", "source", "uri", "drop_id"]
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         local = CleanConfig.model_validate_json(cfg_json)
@@ -28,7 +28,7 @@ def clean_documents(raw: DataFrame, cfg: CleanConfig) -> DataFrame:
             rows = []
             for doc in batch.to_pylist():
                 out = clean_document(doc, local)
-                out.update(source=doc["source"], uri=doc["uri"],
+                out.update(source=doc["source"], uri=doc["uri"], drop_id=doc["drop_id"],
                            pii_redactions=list(out["pii_redactions"].items()), quality=list(out["quality"].items()))
                 rows.append(out)
             yield pa.RecordBatch.from_pylist(rows, schema=_OUT)

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from schemas.dedup import MinHashConfig
 from spark_jobs.minhash import band_keys, permutations, shingle_sets, signatures
@@ -57,8 +58,11 @@ def document_sketches(df: DataFrame, cfg: MinHashConfig, key: str = "doc_id") ->
     document and stored, so later drops never recompute them."""
     bands, rows = cfg.bands_rows
     cfg_json = cfg.model_dump_json()
-    schema = (f"{key} string, has_shingles boolean, signature array<int>, band_keys array<bigint>, "
-              "shingles array<bigint>, n_shingles int")
+    schema = T.StructType([
+        T.StructField(key, T.StringType()), T.StructField("has_shingles", T.BooleanType()),
+        T.StructField("signature", T.ArrayType(T.IntegerType(), containsNull=False)),
+        T.StructField("band_keys", T.ArrayType(T.LongType(), containsNull=False)),
+        T.StructField("shingles", T.ArrayType(T.LongType(), containsNull=False)), T.StructField("n_shingles", T.IntegerType())])
 
     def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         local = MinHashConfig.model_validate_json(cfg_json)
@@ -209,3 +213,23 @@ def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
     components = graph_components(edges, cfg.single_task_max_edges, cfg.max_cc_iterations)
     return (sketches.select("doc_id").join(components.withColumnRenamed("node", "doc_id"), "doc_id", "left")
             .select("doc_id", F.coalesce("component", "doc_id").alias("minhash_cluster")))
+
+
+def dedup_rows(docs: DataFrame, components: DataFrame) -> DataFrame:
+    """``dedup`` rows for ``docs(doc_id, domain, exact_hash)`` given ``components(node, component)``
+    over exact hashes (a hash on no edge is its own component). Keepers: the smallest doc_id of
+    each exact-hash group, and of each near-duplicate component; ``duplicate_of`` names the
+    component's keeper. ``docs`` must hold whole components: keepers are window minima."""
+    comp = F.coalesce(F.col("component"), F.col("exact_hash"))
+    rows = (docs.join(components.select(F.col("node").alias("exact_hash"), "component"), "exact_hash", "left")
+            .withColumn("comp", comp)
+            .withColumn("exact_keeper", F.min("doc_id").over(Window.partitionBy("exact_hash")))
+            .withColumn("minhash_cluster", F.min("doc_id").over(Window.partitionBy("comp")))
+            .withColumn("is_exact_dup", F.col("doc_id") != F.col("exact_keeper"))
+            .withColumn("is_near_dup", ~F.col("is_exact_dup") & (F.col("minhash_cluster") != F.col("doc_id"))))
+    return rows.select(
+        "doc_id", "domain", "exact_hash", "minhash_cluster",
+        (~F.col("is_exact_dup") & ~F.col("is_near_dup")).alias("is_keeper"),
+        F.when(F.col("is_exact_dup"), "exact-duplicate").when(F.col("is_near_dup"), "near-duplicate").alias("removed_reason"),
+        F.when(F.col("is_exact_dup") | F.col("is_near_dup"), F.col("minhash_cluster")).alias("duplicate_of"),
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import sentencepiece as spm
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from ledgers.lake import Lake
@@ -68,16 +69,20 @@ def measure(codec: Codec, domain: str, texts: list[str]) -> DomainMetrics:
 
 
 def held_out(lake: Lake, cfg: TokenizerConfig, max_bytes_per_domain: int) -> dict[str, list[str]]:
+    """Held-out texts per domain, in doc_id order, until ``max_bytes_per_domain``: the byte budget
+    is a running sum on the executors, so the driver receives only the texts it measures."""
     sample = training_sample(lake, cfg).select("doc_id")
+    before = Window.partitionBy("domain").orderBy("doc_id").rowsBetween(Window.unboundedPreceding, -1)
     rest = (lake.read("curated_documents").select("doc_id", "domain").join(sample, "doc_id", "left_anti")
-            .join(lake.read("documents_clean").select("doc_id", "text", "bytes"), "doc_id")
-            .where(F.col("domain").isin(list(cfg.mix))).orderBy("domain", "doc_id").collect())
+            .join(lake.read("documents_clean").select("doc_id", "bytes"), "doc_id")
+            .where(F.col("domain").isin(list(cfg.mix)))
+            .withColumn("used", F.coalesce(F.sum("bytes").over(before), F.lit(0)))
+            .where(F.col("used") < max_bytes_per_domain).select("doc_id", "domain")
+            .join(lake.read("documents_clean").select("doc_id", "text"), "doc_id")
+            .orderBy("domain", "doc_id").collect())
     out: dict[str, list[str]] = {}
-    used: dict[str, int] = {}
     for r in rest:
-        if used.get(r["domain"], 0) < max_bytes_per_domain:
-            out.setdefault(r["domain"], []).append(r["text"])
-            used[r["domain"]] = used.get(r["domain"], 0) + r["bytes"]
+        out.setdefault(r["domain"], []).append(r["text"])
     return out
 
 

@@ -42,3 +42,64 @@ def test_clean_and_dedup_conserve_records_and_keep_one_per_duplicate_group(lake,
     for row in rows.values():
         if not row["is_keeper"]:
             assert rows[row["duplicate_of"]]["is_keeper"] and row["duplicate_of"] < row["doc_id"]
+
+
+SENTENCES = [
+    "The river flooded the lower town twice this spring, and the council voted to raise the embankment by a metre.",
+    "Engineers expect the work to take two summers, because the old stone has to be removed by hand near the bridge.",
+    "Residents asked for a temporary footpath so that children can still walk to the school on the other bank.",
+    "The museum will open a new room for the maps of the valley, drawn by surveyors over three hundred years.",
+    "Farmers along the valley reported that the late frost damaged most of the early apple blossom this year.",
+    "A new bus line will connect the station with the hospital every twenty minutes from the first of next month.",
+    "The library keeps its old newspapers on microfilm, and volunteers are now scanning them one reel at a time.",
+    "Local bakers agreed to share one oven during the repairs, taking turns through the night and the early morning.",
+]
+
+
+def _doc(i: int, variant: str = "") -> str:
+    body = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(6))
+    return f"Report {i}. {body}{variant}"
+
+
+def _curate(lake, settings, files: dict[str, list[dict]], full: bool = False):
+    seen = {r["drop_id"] for r in lake.read("drops").select("drop_id").collect()}
+    for name, records in files.items():
+        _write(settings.landing.path / name, records)
+    for candidate in list_candidates(settings.landing.path)[0]:
+        drop = describe(candidate)
+        if drop.drop_id not in seen:
+            ingest_drop(lake, drop, settings.landing)
+    return run_clean(lake, CleanConfig()), run_dedup(lake, MinHashConfig(), full=full)
+
+
+def _rows(lake, table, key="doc_id"):
+    return sorted((r.asDict(recursive=True) for r in lake.read(table).collect()), key=lambda r: r[key])
+
+
+def test_incremental_curation_equals_a_full_recompute_row_for_row(lake, settings, spark, tmp_path):
+    from ledgers.lake import Lake
+    from schemas.settings import IrmSettings, LakeSettings, LandingSettings
+
+    first = {"a.jsonl": [{"text": _doc(i), "path": f"a/{i}"} for i in range(8)]}
+    second = {"b.jsonl": [{"text": _doc(i, " Thanks to everyone who came."), "path": f"b/{i}"} for i in range(8)]
+              + [{"text": _doc(3), "path": "b/exact-copy"}, {"text": "Eine ganz andere Nachricht auf Deutsch, die hier nicht bleibt. " * 3, "path": "b/de"}]}
+    clean1, dedup1 = _curate(lake, settings, first)
+    keepers_before = {r["doc_id"] for r in lake.read("dedup").where("is_keeper").collect()}
+    clean2, dedup2 = _curate(lake, settings, second)
+    assert clean2.input_rows == 10 and clean2.extra["drops"] == [d for d in clean2.extra["drops"] if d.startswith("b")]
+    assert dedup2.extra["new_documents"] == 9 and dedup2.extra["new_sketches"] == 8, "an exact copy is not sketched again"
+    keepers_after = {r["doc_id"] for r in lake.read("dedup").where("is_keeper").collect()}
+    assert keepers_before - keepers_after, "some first-drop keeper must lose to a smaller second-drop doc_id"
+    assert dedup2.removed_by_reason == {"exact-duplicate": 1, "near-duplicate": 8}
+
+    other = IrmSettings(spark=settings.spark, lake=LakeSettings(root=str(tmp_path / "full" / "lake")),
+                        landing=LandingSettings(root=str(tmp_path / "full" / "landing"), settle_seconds=0, batch_rows=3))
+    full_lake = Lake(other.lake, spark)
+    _curate(full_lake, other, {**first, **second}, full=True)
+    for table in ("documents_clean", "dedup"):
+        assert _rows(lake, table) == _rows(full_lake, table), table
+    assert _rows(lake, "dedup_edges", "src") == _rows(full_lake, "dedup_edges", "src") or \
+        {(r["src"], r["dst"]) for r in _rows(lake, "dedup_edges", "src")} == {(r["src"], r["dst"]) for r in _rows(full_lake, "dedup_edges", "src")}
+
+    again_clean, again_dedup = run_clean(lake, CleanConfig()), run_dedup(lake, MinHashConfig())
+    assert again_clean.input_rows == 0 and again_dedup.extra["new_documents"] == 0 and again_dedup.extra["rewritten_rows"] == 0
