@@ -145,14 +145,14 @@ def test_the_cpu_trainer_never_attends_across_documents():
 
 def test_stage_b_packs_its_own_long_context_manifest_and_its_recipe_reads_it(packed, tmp_path):
     lake, tok, a = packed
-    b = run_pack(lake, PackConfig(seq_len=4 * SEQ, max_shard_tokens=SEQ * 160, long_share=0.25, long_min_tokens=SEQ))
+    b = run_pack(lake, PackConfig(seq_len=4 * SEQ, max_shard_tokens=SEQ * 160, long_share=0.25, long_min_tokens=2 * SEQ))
     assert b.conserved and verify_manifest(lake, b.manifest_id) == [] and b.manifest_id != a.manifest_id
     assert 0.15 <= b.long_share <= 0.4 and b.long_share > 2 * a.long_share
     sp = spm.SentencePieceProcessor(model_file=tok.uri)
     eod, sep = sp.eos_id(), sp.piece_to_id("<nl>")
     rows = lake.read("manifests").where(F.col("manifest_id") == b.manifest_id).collect()
     spans = [s[x:y] for r in rows for s in IndexedDataset(r["uri"]) for x, y in document_spans(s, eod)]
-    assert any(len(s) > SEQ for s in spans)  # families joined into documents longer than stage A's context
+    assert any(len(s) > 2 * SEQ for s in spans)  # families joined into documents longer than stage A's context
 
     slurm = SlurmSettings(account="irm", partition="h200", job_dir=str(tmp_path / "jobs"), container_image="nvcr.io/nvidia/nemo:25.11",
                           container_mounts=["/lustre:/lustre"])
@@ -177,7 +177,7 @@ def test_verified_distilled_samples_become_the_synthetic_bucket(packed):
                          passed=k != 3, rationale=f"{k} plus one is {k + 1}", tool_calls=[f'{{"name": "python", "code": "{k}+1"}}'],
                          confidence=1.0) for k in range(4)]
     lake.write(lake.frame("distilled_sft", rows), "distilled_sft", mode="overwrite")
-    report = run_pack(lake, PackConfig(seq_len=SEQ, max_shard_tokens=SEQ * 40))
+    report = run_pack(lake, PackConfig(seq_len=4 * SEQ, max_shard_tokens=SEQ * 160))
     assert report.conserved and report.input_versions["distilled_sft"] >= 0
     synthetic = [s for s in report.shards if s["bucket"] == "synthetic/distilled"]
     assert synthetic and {s["split"] for s in synthetic} == {"train"} and sum(s["documents"] for s in synthetic) == 3  # the failed one stays out
