@@ -89,7 +89,8 @@ def index_chunks(store: MemoryStore, encoder: Encoder, chunks: list[dict], add: 
     ``remove`` keys. ``chunks`` holds *all* chunks of each document concerned: windows are cut on
     the whole document, so the same document always gives the same windows. With a ``deadline``
     (epoch seconds) it stops between document batches and says so; whatever it indexed is
-    complete per document. Documents go in doc_id order, those in ``first`` before the rest."""
+    complete per document. Documents go in doc_id order, those in ``first`` before the rest
+    (and they are indexed even past the deadline)."""
     t0 = time.time()
     report = IndexReport()
     cache = cache or EmbeddingCache()
@@ -104,7 +105,7 @@ def index_chunks(store: MemoryStore, encoder: Encoder, chunks: list[dict], add: 
     total_windows_hint = sum(len(c["text"]) for c in chunks) // 1000 or 1
     done_windows = 0
     for i in range(0, len(docs), doc_batch):
-        if deadline is not None and time.time() > deadline:
+        if deadline is not None and time.time() > deadline and docs[i] not in (first or ()):
             report.stopped_early = True
             break
         pairs = [p for d in docs[i:i + doc_batch] for p in window_rows(encoder, by_doc[d])
