@@ -14,6 +14,7 @@ import random
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 SUFFIXES = {".py", ".md", ".rst", ".txt"}
 SYLL = ["vor", "mak", "qui", "len", "zar", "th", "mel", "dra", "kos", "ven", "tal", "rix", "bel", "oru", "fen", "gal", "sto", "nir", "pax", "ulm"]
@@ -59,9 +60,9 @@ def source_files(roots: list[Path] | None = None) -> list[Path]:
     return out
 
 
-def read_documents(files: list[Path], seed: int) -> list[tuple[str, str]]:
-    """(path, text) in a seeded order, exact duplicates and non-UTF-8 files left out."""
-    seen, docs = set(), []
+def read_documents(files: list[Path], seed: int) -> Iterator[tuple[str, str]]:
+    """(path, text) in a seeded order, exact duplicates and non-UTF-8 files left out; read lazily."""
+    seen = set()
     for p in sorted(files, key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest()):
         try:
             text = p.read_text(encoding="utf-8")
@@ -71,8 +72,7 @@ def read_documents(files: list[Path], seed: int) -> list[tuple[str, str]]:
         if h in seen or not text.strip():
             continue
         seen.add(h)
-        docs.append((str(p), text))
-    return docs
+        yield str(p), text
 
 
 class Names:

@@ -83,12 +83,14 @@ def plan(table_keys: Iterable[tuple[str, str]], indexed_keys: Iterable[tuple[str
 
 def index_chunks(store: MemoryStore, encoder: Encoder, chunks: list[dict], add: set[tuple[str, str]] | None = None,
                  remove: Iterable[tuple[str, str]] = (), cache: EmbeddingCache | None = None,
-                 progress: Progress | None = None, deadline: float | None = None, doc_batch: int = 64) -> IndexReport:
+                 progress: Progress | None = None, deadline: float | None = None, doc_batch: int = 64,
+                 first: set[str] | None = None) -> IndexReport:
     """Upsert the windows of the ``add`` keys (every key of ``chunks`` when None) and delete the
     ``remove`` keys. ``chunks`` holds *all* chunks of each document concerned: windows are cut on
     the whole document, so the same document always gives the same windows. With a ``deadline``
     (epoch seconds) it stops between document batches and says so; whatever it indexed is
-    complete per document."""
+    complete per document. Documents go in doc_id order, those in ``first`` before the rest
+    (and they are indexed even past the deadline)."""
     t0 = time.time()
     report = IndexReport()
     cache = cache or EmbeddingCache()
@@ -99,11 +101,11 @@ def index_chunks(store: MemoryStore, encoder: Encoder, chunks: list[dict], add: 
     by_doc: dict[str, list[dict]] = defaultdict(list)
     for c in chunks:
         by_doc[c["doc_id"]].append(c)
-    docs = sorted(by_doc)
+    docs = sorted(by_doc, key=lambda d: (d not in (first or ()), d))
     total_windows_hint = sum(len(c["text"]) for c in chunks) // 1000 or 1
     done_windows = 0
     for i in range(0, len(docs), doc_batch):
-        if deadline is not None and time.time() > deadline:
+        if deadline is not None and time.time() > deadline and docs[i] not in (first or ()):
             report.stopped_early = True
             break
         pairs = [p for d in docs[i:i + doc_batch] for p in window_rows(encoder, by_doc[d])
