@@ -4,7 +4,17 @@ automatically for each new one) → scorecard (the North Star gates, with latenc
 import json
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset, define_asset_job
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
 
 from assets.resources import EvalsResource, LakeResource, SparkResource
 from assets.serving import latency_sweep
@@ -67,3 +77,7 @@ def scorecard(context: AssetExecutionContext, spark: SparkResource, lake: LakeRe
 evals_job = define_asset_job("evals_job", selection=[checkpoint_evals_suite], partitions_def=checkpoints_partitions,
                              description="Evaluate one checkpoint: benchmarks and long-context probes.")
 scorecard_job = define_asset_job("scorecard_job", selection=[scorecard], description="Compare every checkpoint with the North Star gates.")
+
+evals_automation_sensor = AutomationConditionSensorDefinition(
+    "evals_automation_sensor", target=AssetSelection.assets(checkpoint_evals_suite, scorecard), default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30, description="Evaluates the automation conditions of the evaluation assets: each new checkpoint's suite, then the scorecard.")

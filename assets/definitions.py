@@ -6,7 +6,7 @@ from dagster import DagsterInstance, Definitions, SensorResult, build_sensor_con
 
 from assets.curation import dedup, documents_clean
 from assets.distill import distilled_sft
-from assets.checkpoint_evals import checkpoint_evals_suite, evals_job, scorecard, scorecard_job
+from assets.checkpoint_evals import checkpoint_evals_suite, evals_automation_sensor, evals_job, scorecard, scorecard_job
 from assets.evals import eval_hashes
 from assets.licenses import curated_documents, license_ledger
 from assets.packing import manifests
@@ -43,7 +43,7 @@ def build_definitions(settings: IrmSettings | None = None) -> Definitions:
                 decontaminated_documents, splits, manifests, training_run, checkpoint, checkpoint_eval,
                 distilled_sft, engine_build, latency_sweep, checkpoint_evals_suite, scorecard],
         jobs=[ingest_job, curation_job, tokenizer_job, training_data_job, training_job, checkpoint_job, distill_job, serving_job, evals_job, scorecard_job],
-        sensors=[landing_sensor, checkpoint_sensor],
+        sensors=[landing_sensor, checkpoint_sensor, evals_automation_sensor],
         resources=resources_from(settings),
         executor=in_process_executor,
     )
