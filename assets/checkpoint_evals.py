@@ -4,8 +4,16 @@ automatically for each new one) → scorecard (the North Star gates, with latenc
 import json
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset, define_asset_job
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
 
+from assets.automation import LAKE_WRITER
 from assets.resources import EvalsResource, LakeResource, SparkResource
 from assets.serving import latency_sweep
 from assets.training import checkpoint, checkpoints_partitions
@@ -64,6 +72,7 @@ def scorecard(context: AssetExecutionContext, spark: SparkResource, lake: LakeRe
                                        "table_version": write.version, "dagster/row_count": len(rows)})
 
 
-evals_job = define_asset_job("evals_job", selection=[checkpoint_evals_suite], partitions_def=checkpoints_partitions,
+evals_job = define_asset_job("evals_job", selection=[checkpoint_evals_suite], partitions_def=checkpoints_partitions, tags=LAKE_WRITER,
                              description="Evaluate one checkpoint: benchmarks and long-context probes.")
-scorecard_job = define_asset_job("scorecard_job", selection=[scorecard], description="Compare every checkpoint with the North Star gates.")
+scorecard_job = define_asset_job("scorecard_job", selection=[scorecard], tags=LAKE_WRITER, description="Compare every checkpoint with the North Star gates.")
+

@@ -44,6 +44,6 @@ def read_rows(settings: LakeSettings, table: str, where: str = "", params: tuple
     con = duckdb.connect()
     try:
         con.register("t", open_table(settings, table).to_pyarrow_dataset())
-        return con.execute(f"SELECT * FROM t {'WHERE ' + where if where else ''}", list(params)).to_arrow_table().to_pylist()
+        return con.sql(f"SELECT * FROM t {'WHERE ' + where if where else ''}", params=list(params)).to_arrow_table().to_pylist()
     finally:
         con.close()

@@ -70,5 +70,5 @@ def prompt_logprobs(m: LoadedModel, prompt_ids: list[int]) -> list[float | None]
     completions request with ``echo`` and ``logprobs`` returns, the basis of multiple-choice scoring."""
     with m.lock, torch.no_grad():
         logits = m.model(input_ids=torch.tensor([prompt_ids], dtype=torch.long)).logits[0].float()
-        logp = torch.log_softmax(logits[:-1], -1).gather(1, torch.tensor(prompt_ids[1:]).unsqueeze(1)).squeeze(1)
+        logp = torch.log_softmax(logits[:-1], -1).gather(1, torch.tensor(prompt_ids[1:], dtype=torch.long).unsqueeze(1)).squeeze(1)
     return [None, *(float(x) for x in logp)]

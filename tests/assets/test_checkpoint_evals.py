@@ -76,3 +76,15 @@ def test_a_new_checkpoint_is_evaluated_automatically_and_scored_honestly(setting
     assert card["HumanEval"]["status"] == "fail" and card["MMLU"]["status"] == "not-measured"
     assert card["needle"]["status"] == "not-measured" and card["p95"]["status"] == "not-measured"
     assert "| **fail** |" in instance.get_latest_materialization_event(AssetKey("scorecard")).asset_materialization.metadata["scorecard"].value
+
+
+def test_the_evaluation_assets_are_automated_by_a_running_sensor(settings):
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("default_automation_condition_sensor")
+    assert sensor.default_status.value == "RUNNING"
+    targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    assert {AssetKey("checkpoint_evals_suite"), AssetKey("scorecard")} <= targeted
+    suite = defs.resolve_assets_def("checkpoint_evals_suite")
+    assert suite.automation_conditions_by_key[AssetKey("checkpoint_evals_suite")].label == "eager"
+    assert suite.partitions_def.name == "checkpoints"
+    assert defs.resolve_assets_def("scorecard").automation_conditions_by_key[AssetKey("scorecard")] is not None
