@@ -16,6 +16,7 @@ from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
 from ledgers.curation import StageReport, clean_conservation, dedup_conservation, run_clean, run_dedup
+from ledgers import figures
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
 
@@ -78,6 +79,7 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
         pii_redactions=MetadataValue.json(report.extra["pii_redactions"]),
         documents_per_domain=MetadataValue.json(report.extra["domains"]),
         length_histogram_bytes=MetadataValue.md(_markdown_counts(report.extra["length_histogram"], "bytes ≥")),
+        length_histogram_plot=MetadataValue.md(figures.log2_counts(report.extra["length_histogram"])),
     ))
 
 
@@ -96,6 +98,7 @@ def dedup(context: AssetExecutionContext, config: DedupRunConfig, spark: SparkRe
     return audited(context, the_lake, report.writes, _stage_result(
         report, dedup_conservation(the_lake),
         dedup_rate_by_domain=MetadataValue.json(report.extra["dedup_rate_by_domain"]),
+        dedup_rate_plot=MetadataValue.md(figures.rate_by(report.extra["dedup_rate_by_domain"], "dedup rate per domain")),
         lsh_bands_x_rows=f"{report.extra['bands']} x {report.extra['rows_per_band']}",
         candidate_probability_at_threshold=report.extra["candidate_probability_at_threshold"],
         incremental=MetadataValue.json(incremental),

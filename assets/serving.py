@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from assets.automation import LAKE_WRITER
 from assets.resources import LakeResource, SparkResource, TrainingResource
 from assets.training import checkpoint
+from ledgers import figures
 from schemas.serving import BuildSpecConfig
 from serving.endpoint import serve
 from serving.engines import build_settings, no_gpu_reason, plan_engine, record
@@ -104,7 +105,9 @@ def latency_sweep(context: AssetExecutionContext, config: LatencyRunConfig, spar
     reached = max((r.prompt_tokens for r in rows if r.status == "ok"), default=0)
     return MaterializeResult(
         metadata={"sweep_id": rows[0].sweep_id, "endpoint": base_url, "largest_prompt_reached": reached,
-                  "sweep": MetadataValue.md(table), "gate": sentence, "table_version": write.version},
+                  "sweep": MetadataValue.md(table), "gate": sentence, "table_version": write.version,
+                  "latency_plot": MetadataValue.md(figures.curve([(r.prompt_tokens, r.tpot_p95_ms) for r in rows if r.status == "ok"],
+                                                                 "p95 ms per output token by prompt length", "prompt tokens", "ms", log_x=True))},
         check_results=[AssetCheckResult(check_name="p95_per_token_latency_gate", passed=passed, severity=AssetCheckSeverity.WARN,
                                         description=sentence)])
 

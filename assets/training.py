@@ -23,6 +23,7 @@ from assets.packing import manifests
 from assets.automation import LAKE_WRITER, on_upstream_change
 from assets.upstream import consumed_id
 from assets.resources import LakeResource, SparkResource, TrainingResource
+from ledgers import figures
 from schemas.launch import LocalModel, TrainingPlan
 from schemas.model import IRM_2B, SEED_SHAPE
 from training.checkpoints import discover, evaluate, register
@@ -69,6 +70,8 @@ def training_run(context: AssetExecutionContext, config: TrainingRunConfig, spar
         "config_hash": run.config_hash, "code_version": run.code_version, "experiment_id": run.experiment_id or "",
         "metrics": MetadataValue.json(run.metrics), "recipes": MetadataValue.json(run.recipe_uris),
         "loss_curve": MetadataValue.md(_curve_table(report.loss_curve, max(1, len(report.loss_curve) // 10))) if report.loss_curve else "none",
+        "loss_curve_plot": MetadataValue.md(figures.curve([(c["step"], c["loss"]) for c in report.loss_curve], "training loss", "step", "loss"))
+        if report.loss_curve else "none",
         "irm_2b": MetadataValue.json({"as_stated": SEED_SHAPE.summary(), "2b_variant": IRM_2B.summary()}),
     })
 

@@ -15,6 +15,11 @@ def length_histogram(df: DataFrame, column: str = "bytes", title: str = "documen
     return plots.markdown_image(plots.log2_histogram({r["b"]: r["count"] for r in rows}, title, column), title)
 
 
+def log2_counts(histogram: dict[str, int], title: str = "document length", unit: str = "bytes") -> str:
+    """A ``{"2^k": count}`` histogram (as the curation stages report it) drawn as bars."""
+    return plots.markdown_image(plots.log2_histogram({int(k.split("^")[1]): v for k, v in histogram.items()}, title, unit), title)
+
+
 def rate_by(labels_to_rates: dict[str, float], title: str) -> str:
     keys = sorted(labels_to_rates)
     return plots.markdown_image(plots.bar_chart(keys, [labels_to_rates[k] for k in keys], title, "rate"), title)
