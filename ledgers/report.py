@@ -89,6 +89,16 @@ class _Lake:
         return {r[0] for r in self.con.sql(f"DESCRIBE {table}").fetchall()}
 
 
+def _series(rows: list[dict], name, x: str, y: str) -> dict[str, tuple[list, list]]:
+    """Rows (ordered by series, then x) as named (xs, ys) lines; ``name`` labels a row's series."""
+    series: dict[str, tuple[list, list]] = {}
+    for r in rows:
+        xs, ys = series.setdefault(name(r), ([], []))
+        xs.append(r[x])
+        ys.append(r[y])
+    return series
+
+
 def _missing(section: Section, *tables: str) -> Section:
     section.notes.append(f"Not materialized yet: {', '.join(tables)}. Nothing in this section is measured.")
     return section
@@ -173,19 +183,13 @@ def pretrain_section(lake: _Lake) -> Section:
         return _missing(s, "checkpoints")
     s.tables.append(("checkpoints", lake.sql(
         "SELECT checkpoint_id, run_id, step, tokens_seen, round(loss, 4) AS train_loss FROM checkpoints ORDER BY run_id, step")))
-    series: dict[str, tuple[list, list]] = {}
-    for r in lake.sql("SELECT run_id, step, loss FROM checkpoints ORDER BY run_id, step").to_pylist():
-        xs, ys = series.setdefault(f"{r['run_id'][:16]} train", ([], []))
-        xs.append(r["step"])
-        ys.append(r["loss"])
+    series = _series(lake.sql("SELECT run_id, step, loss FROM checkpoints ORDER BY run_id, step").to_pylist(),
+                     lambda r: f"{r['run_id'][:16]} train", "step", "loss")
     if lake.has("checkpoint_evals"):
         evals = lake.sql("""SELECT c.run_id, c.step, e.split, e.loss, e.perplexity FROM checkpoint_evals e
             JOIN checkpoints c USING (checkpoint_id) ORDER BY c.run_id, c.step""")
         s.tables.append(("held-out loss per checkpoint", evals))
-        for r in evals.to_pylist():
-            xs, ys = series.setdefault(f"{r['run_id'][:16]} {r['split']}", ([], []))
-            xs.append(r["step"])
-            ys.append(r["loss"])
+        series |= _series(evals.to_pylist(), lambda r: f"{r['run_id'][:16]} {r['split']}", "step", "loss")
     s.figures.append(("loss by step", plots.line_chart(series, "loss curves", "step", "loss")))
     return s
 
@@ -200,12 +204,9 @@ def probes_section(lake: _Lake) -> Section:
         s.notes.append("No long-context probe results in evals yet.")
         return s
     s.tables.append(("probe recall (exact match, percent) by length", probes))
-    series: dict[str, tuple[list, list]] = {}
-    for r in lake.sql("""SELECT checkpoint_id, benchmark, coalesce(context_tokens, 0) AS tokens, value FROM evals
-                         WHERE metric LIKE 'recall@%' AND context_tokens > 0 ORDER BY 1, 2, 3""").to_pylist():
-        xs, ys = series.setdefault(f"{r['checkpoint_id'][-11:]} {r['benchmark']}", ([], []))
-        xs.append(r["tokens"])
-        ys.append(r["value"])
+    series = _series(lake.sql("""SELECT checkpoint_id, benchmark, coalesce(context_tokens, 0) AS tokens, value FROM evals
+                                  WHERE metric LIKE 'recall@%' AND context_tokens > 0 ORDER BY 1, 2, 3""").to_pylist(),
+                     lambda r: f"{r['checkpoint_id'][-11:]} {r['benchmark']}", "tokens", "value")
     if series:
         s.figures.append(("probe recall by prompt length", plots.line_chart(series, "recall (%)", "prompt tokens", "recall %", log_x=True)))
     return s
@@ -247,11 +248,8 @@ def latency_section(lake: _Lake) -> Section:
     runs = lake.sql(f"SELECT {', '.join(wanted)} FROM latency_runs ORDER BY measured_at, target_prompt_tokens")
     s.tables.append(("latency sweeps", runs))
     if "tpot_p95_ms" in cols:
-        series: dict[str, tuple[list, list]] = {}
-        for r in lake.sql("SELECT sweep_id, prompt_tokens, tpot_p95_ms FROM latency_runs WHERE prompt_tokens > 0 ORDER BY 1, 2").to_pylist():
-            xs, ys = series.setdefault(r["sweep_id"][:12], ([], []))
-            xs.append(r["prompt_tokens"])
-            ys.append(r["tpot_p95_ms"])
+        series = _series(lake.sql("SELECT sweep_id, prompt_tokens, tpot_p95_ms FROM latency_runs WHERE prompt_tokens > 0 ORDER BY 1, 2")
+                         .to_pylist(), lambda r: r["sweep_id"][:12], "prompt_tokens", "tpot_p95_ms")
         if series:
             s.figures.append(("per-token latency p95 by prompt length", plots.line_chart(series, "p95 ms/token", "prompt tokens", "ms", log_x=True)))
     return s
