@@ -31,7 +31,9 @@ def test_pydantic_spark_and_arrow_schemas_agree(name):
     assert spark.fieldNames() == arrow.names == list(model.model_fields)
     for s_field, a_field in zip(spark.fields, arrow):
         assert _arrow_of(s_field.dataType) == a_field.type, s_field.name
-        assert s_field.nullable == a_field.nullable == (not model.model_fields[s_field.name].is_required()), s_field.name
+        annotation = model.model_fields[s_field.name].annotation
+        allows_none = type(None) in getattr(annotation, "__args__", ())
+        assert s_field.nullable == a_field.nullable == allows_none, s_field.name
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
