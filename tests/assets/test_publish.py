@@ -1,5 +1,7 @@
 """Write–audit–publish: a stage whose blocking check fails leaves readers on the previous version."""
 
+import json
+
 from dagster import DagsterInstance, materialize
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
@@ -9,10 +11,10 @@ from assets.curation import dedup, documents_clean
 from assets.definitions import build_definitions, tick_landing_sensor
 from assets.ingest import raw_documents
 from assets.resources import resources_from
+from tests.assets.test_daemon_e2e import _prose
 from tests.conftest import write_jsonl
 
-OTHER = [b'{"text": "The derivative of x squared is two x, for every real number x.", "source": "notes"}',
-         b'{"text": "A prime number has exactly two divisors: one and itself.", "source": "notes"}']
+OTHER = [json.dumps({"text": _prose(seed), "source": "stories", "domain": "text"}).encode() for seed in (1, 2)]  # long enough to be kept
 
 
 def _ingest(settings, instance, defs, cursor):
