@@ -130,7 +130,7 @@ def _effective(r: dict, cfg: LicenseConfig) -> tuple[str | None, str | None, flo
         files = [(_load(f["detection"]), f["dual"]) for f in r["folder_files"]]
         expr, found = combine(files, path)
         rules = "+".join(f"{f['path']}:{d.rule}" for f, (d, _) in zip(r["folder_files"], files))
-        return expr, rules, min(d.score for d, _ in files), found
+        return expr, rules, min([d.score for d, _ in files if d.spdx] or [0.0]), found
     if r["meta"]:
         det = _load(r["meta"])
         return effective(path, det), f"{r['meta_path']}:{det.rule}", det.score, det.found

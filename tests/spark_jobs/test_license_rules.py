@@ -239,3 +239,13 @@ def test_sympy_mit_section_covers_only_the_folder_it_names():
     assert found.spdx == "BSD-3-Clause" and "MIT" in found.found
     assert effective("sympy/core/basic.py", found) == "BSD-3-Clause"
     assert effective("sympy/parsing/latex/_parse_latex_antlr.py", found) == "BSD-3-Clause AND MIT"
+
+
+def test_debian_copyright_paragraphs_are_scoped_to_their_files():
+    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: tool\n\n"
+            "Files: *\nCopyright: 2020 A\nLicense: Expat\n\nFiles: src/gpl/*\nCopyright: 2019 B\nLicense: GPL-2+\n\n"
+            "License: Expat\n Permission is hereby granted...\n")
+    found = detect_evidence_file("debian/copyright", text)
+    assert found.spdx == "MIT" and found.found == ["MIT", "GPL-2.0-or-later"]
+    assert effective("src/main.c", found) == "MIT"
+    assert decide(effective("src/gpl/x.c", found), CFG) == "exclude:copyleft:GPL-2.0-or-later"
