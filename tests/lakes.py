@@ -55,7 +55,7 @@ def trained(spark, tmp_path_factory):
                            landing=LandingSettings(root=str(root / "landing"), settle_seconds=0))
     lake = Lake(settings.lake, spark)
     build_packed_lake(lake)
-    run_pack(lake, PackConfig(seq_len=128, max_shard_tokens=4_096))
+    run_pack(lake, PackConfig(seq_len=32, max_shard_tokens=4_096))
     return lake, settings, run_training(lake, settings, TrainingPlan(), LOCAL)
 
 

@@ -49,3 +49,17 @@ def test_best_fit_beats_concatenation_on_truncated_documents():
     bfd, cat = pack_documents(docs, 2, 256), concat_and_chunk(docs, 2, 256)
     assert bfd.truncated_documents == 0 < cat.truncated_documents
     assert cat.tokens == bfd.tokens and utilization(bfd, 256) > 0.9
+
+
+def test_long_context_units_join_whole_families_until_the_share_is_reached():
+    from training.packing import compose_long_documents
+
+    lengths = [10] * 12 + [50]
+    families = ["repo:a"] * 4 + ["repo:b"] * 4 + ["repo:c"] * 4 + ["doc:x"]
+    units = compose_long_documents(lengths, families, long_min=30, share=0.5)
+    joined = [u for u in units if len(u) > 1]
+    assert sorted(i for u in units for i in u) == list(range(13))  # every document exactly once
+    assert [13 - 1] in units  # natively long
+    long_tokens = 50 + sum(10 * len(u) for u in joined)
+    assert len(joined) == 1 and long_tokens / 170 >= 0.5 and {families[i] for i in joined[0]} == {families[joined[0][0]]}
+    assert compose_long_documents(lengths, families, long_min=30, share=0.0) == [[i] for i in range(12)] + [[12]]
