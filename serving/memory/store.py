@@ -126,7 +126,8 @@ class MemoryStore:
         n = 0
         for i in range(0, len(ks), batch):
             expr = " or ".join(f'(chunk_id == "{c}" and doc_id == "{d}")' for c, d in ks[i:i + batch])
-            n += int(self.client.delete(self.name, filter=expr)["delete_count"])
+            res = self.client.delete(self.name, filter=expr)
+            n += int(res["delete_count"]) if isinstance(res, dict) else len(res)
         return n
 
     def chunk_keys(self) -> set[tuple[str, str]]:
