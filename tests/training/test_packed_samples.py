@@ -47,6 +47,12 @@ def packed(spark, tmp_path_factory):
     return lake, tok, run_pack(lake, PackConfig(seq_len=SEQ, max_shard_tokens=SEQ * 40))
 
 
+def sequences(uri: str) -> list[np.ndarray]:
+    """Every sequence megatron-core's IndexedDataset reads from a shard (it has no bounds-checked iteration)."""
+    dataset = IndexedDataset(uri)
+    return [dataset[i] for i in range(len(dataset))]
+
+
 class _Tokenizer(SimpleNamespace):
     @property
     def unique_identifiers(self):
@@ -151,7 +157,7 @@ def test_stage_b_packs_its_own_long_context_manifest_and_its_recipe_reads_it(pac
     sp = spm.SentencePieceProcessor(model_file=tok.uri)
     eod, sep = sp.eos_id(), sp.piece_to_id("<nl>")
     rows = lake.read("manifests").where(F.col("manifest_id") == b.manifest_id).collect()
-    spans = [s[x:y] for r in rows for s in IndexedDataset(r["uri"]) for x, y in document_spans(s, eod)]
+    spans = [s[x:y] for r in rows for s in sequences(r["uri"]) for x, y in document_spans(s, eod)]
     assert any(len(s) > 2 * SEQ and sep in s.tolist() for s in spans)  # a family joined into one long document
 
     slurm = SlurmSettings(account="irm", partition="h200", job_dir=str(tmp_path / "jobs"), container_image="nvcr.io/nvidia/nemo:25.11",
@@ -184,7 +190,7 @@ def test_verified_distilled_samples_become_the_synthetic_bucket(packed):
     mix = {m["domain"]: m for m in mix_against_target(report.shards, {"code": 0.4, "math": 0.15, "text": 0.3, "synthetic": 0.15})}
     assert mix["synthetic"]["tokens"] > 0 and mix["synthetic"]["target"] == 0.15
     sp = spm.SentencePieceProcessor(model_file=tok.uri)
-    texts = [decode(sp.decode([int(t) for t in s[a:b - 1]])) for r in synthetic for s in IndexedDataset(r["uri"])
+    texts = [decode(sp.decode([int(t) for t in s[a:b - 1]])) for r in synthetic for s in sequences(r["uri"])
              for a, b in document_spans(s, sp.eos_id())]
     expected = synthetic_document(rows[0].model_dump())
     assert expected.startswith("Compute 0 + 1.\n<scratchpad>0 plus one is 1</scratchpad>\n<call_tool>") and expected.endswith("</call_tool>\n1")
