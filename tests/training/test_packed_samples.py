@@ -50,7 +50,7 @@ def packed(spark, tmp_path_factory):
 def sequences(uri: str) -> list[np.ndarray]:
     """Every sequence megatron-core's IndexedDataset reads from a shard (it has no bounds-checked iteration)."""
     dataset = IndexedDataset(uri)
-    return [dataset[i] for i in range(len(dataset))]
+    return [np.array(dataset[i]) for i in range(len(dataset))]
 
 
 class _Tokenizer(SimpleNamespace):
