@@ -13,7 +13,7 @@ from dagster import (
     define_asset_job,
 )
 
-from assets.automation import LAKE_WRITER
+from assets.automation import LAKE_WRITER, on_upstream_change
 from assets.resources import EvalsResource, LakeResource, SparkResource
 from assets.serving import latency_sweep
 from assets.training import checkpoint, checkpoints_partitions
@@ -28,7 +28,7 @@ EVAL_TAGS = {"irm/stage": "evals"}
 
 
 @asset(partitions_def=checkpoints_partitions, deps=[checkpoint], group_name="evals", kinds={"python", "delta"}, owners=["team:ml-evals"],
-       tags=EVAL_TAGS, automation_condition=AutomationCondition.eager(),
+       tags=EVAL_TAGS, automation_condition=on_upstream_change(),
        description="Benchmarks (HumanEval and MBPP executed in the sandbox: pass@1 and the exec-guided policy; GSM8K self-consistency; "
                    "MMLU/ARC/HellaSwag by log-likelihood) and long-context probes for one checkpoint, against the configured endpoint "
                    "or the checkpoint served on 127.0.0.1; every result carries its contamination note. Runs for each new checkpoint.")
@@ -55,7 +55,8 @@ def checkpoint_evals_suite(context: AssetExecutionContext, spark: SparkResource,
 
 
 # a checkpoint never swept for latency still gets its scorecard (that gate reads not-measured)
-SCORECARD_AUTOMATION = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+SCORECARD_AUTOMATION = (AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+                        & AutomationCondition.all_deps_blocking_checks_passed()).with_label("on_new_evaluations")
 
 
 @asset(deps=[checkpoint_evals_suite, latency_sweep], group_name="evals", kinds={"delta"}, owners=["team:ml-evals"], tags=EVAL_TAGS,

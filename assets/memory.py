@@ -2,9 +2,10 @@
 tokenizer change re-chunks only the documents concerned, and the index then adds and deletes
 only the chunks that changed."""
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.licenses import curated_documents
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, MemoryResource, SparkResource
 from assets.tokenizer import tokenizer
 from ledgers.memory import coverage_problems, run_memory_chunks
@@ -15,7 +16,7 @@ from training.whitespace import encode
 
 @asset(
     deps=[curated_documents, tokenizer], group_name="memory", kinds={"spark", "delta"}, owners=["team:memory"],
-    tags={"tier": "memory"}, automation_condition=AutomationCondition.eager(),
+    tags={"tier": "memory"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("chunks_cover_documents", asset="memory_chunks", blocking=True,
                                 description="every curated document is covered by its chunks, without gaps, ids = sha256 of text")],
     description="6–12k-token chunks (project tokenizer) of the curated corpus with 10–15% overlap and full lineage.",
@@ -35,7 +36,7 @@ def memory_chunks(context: AssetExecutionContext, spark: SparkResource, lake: La
 
 @asset(
     deps=[memory_chunks], group_name="memory", kinds={"milvus"}, owners=["team:memory"], tags={"tier": "memory"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("index_matches_chunks", asset="memory_index", blocking=True,
                                 description="the collection holds exactly the chunks of memory_chunks")],
     description="The Milvus collection (dense HNSW + BM25) of memory_chunks' windows, kept in step incrementally.",

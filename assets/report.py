@@ -2,14 +2,15 @@
 
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from assets.automation import on_upstream_change
 from assets.resources import LakeResource, TrainingResource
 from ledgers.report import markdown_table, write_report
 
 
 @asset(group_name="reports", kinds={"duckdb", "html"}, deps=["scorecard"], owners=["team:ml-platform"],
-       tags={"layer": "report"}, automation_condition=AutomationCondition.eager(),
+       tags={"layer": "report"}, automation_condition=on_upstream_change(),
        description="One self-contained HTML report (and the same sections as an executed notebook) built from lake "
                    "tables only: config, tokenizer, data, pre-training curves, probes, distillation, memory, latency, "
                    "scorecard and the changes against the previous manifest.")

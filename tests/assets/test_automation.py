@@ -8,7 +8,7 @@ from assets.automation import LAKE_WRITER_TAG
 from assets.definitions import build_definitions
 
 REQUESTED_ONLY = {"raw_documents", "checkpoint", "tokenizer", "training_run", "engine_build", "distilled_sft", "latency_sweep",
-                  "lake_maintenance", "lake_audit"}
+                  "lake_maintenance", "lake_audit", "sft_run", "dpo_run"}
 
 
 def _materialize(instance: DagsterInstance, key: str, checks: dict[str, bool], partition: str | None = None) -> None:
@@ -36,7 +36,8 @@ def test_every_asset_past_ingest_is_eager_except_the_expensive_ones(settings):
     graph = defs.resolve_asset_graph()
     conditions = {k.to_user_string(): graph.get(k).automation_condition for k in graph.get_all_asset_keys()}
     assert {k for k, c in conditions.items() if c is None} == REQUESTED_ONLY
-    assert {c.get_label() for k, c in conditions.items() if c is not None and k != "eval_hashes"} == {"on_upstream_change"}
+    assert {c.get_label() for k, c in conditions.items() if c is not None and k not in ("eval_hashes", "scorecard")} == {"on_upstream_change"}
+    assert conditions["scorecard"].get_label() == "on_new_evaluations"  # also when no latency sweep exists yet
     assert conditions["eval_hashes"].get_label() == "once_when_missing"
     sensor = defs.resolve_sensor_def("default_automation_condition_sensor")
     assert sensor.default_status.value == "RUNNING" and sensor.run_tags[LAKE_WRITER_TAG]

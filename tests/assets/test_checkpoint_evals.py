@@ -85,6 +85,6 @@ def test_the_evaluation_assets_are_automated_by_a_running_sensor(settings):
     targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
     assert {AssetKey("checkpoint_evals_suite"), AssetKey("scorecard")} <= targeted
     suite = defs.resolve_assets_def("checkpoint_evals_suite")
-    assert suite.automation_conditions_by_key[AssetKey("checkpoint_evals_suite")].label == "eager"
+    assert suite.automation_conditions_by_key[AssetKey("checkpoint_evals_suite")].get_label() == "on_upstream_change"
     assert suite.partitions_def.name == "checkpoints"
     assert defs.resolve_assets_def("scorecard").automation_conditions_by_key[AssetKey("scorecard")] is not None
