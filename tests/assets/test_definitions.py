@@ -75,7 +75,7 @@ def test_curation_and_license_assets_materialize_after_ingest_with_passing_check
     assert meta["dedup_rate_plot"].value.startswith("![dedup rate per domain](data:image/png;base64,")
     clean_meta = result.asset_materializations_for_node("documents_clean")[0].metadata
     assert clean_meta["length_histogram_plot"].value.startswith("![document length](data:image/png;base64,")
-    assert meta["lsh_bands_x_rows"].value == "9 x 13"
+    assert meta["lsh_bands_x_rows"].value == "18 x 7"
 
     # this tree's code has no recognizable license, so nothing is curated and training must say so
     trained = materialize([tokenizer], instance=instance, resources=resources, raise_on_error=False,
