@@ -137,12 +137,12 @@ def run_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None = None, full: b
                     .unionByName(seeds).distinct())
         rows = dedup_rows(present.join(affected.withColumnRenamed("node", "exact_hash"), "exact_hash", "left_semi"), components)
         rows = rows.localCheckpoint()
+        stats.update(new_documents=new_docs.count(), removed_documents=gone.count(), rewritten_rows=rows.count())
         writes = []
         gone_ids = gone.select("doc_id").localCheckpoint()
         if gone_ids.limit(1).count():
             writes.append(_delete_ids(lake, gone_ids, run_id))
         writes.append(lake.merge(rows, "dedup", keys=["doc_id"], run_id=run_id))
-        stats.update(new_documents=new_docs.count(), removed_documents=gone.count(), rewritten_rows=rows.count())
         writes.extend(stats.pop("writes"))
     finally:
         for frame in (changed, gone, new_docs):
