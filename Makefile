@@ -15,12 +15,15 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 .PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing bench-memory milvus-server bench-scale bench-content
 setup: $(VENV_STAMP) $(JARS_STAMP) system-packages
 
-# Debian packages: bubblewrap for the execution sandbox (serving/sandbox.py)
+# Debian packages: bubblewrap for the execution sandbox (serving/sandbox.py), chromium for the
+# browser test of the Dagster UI (Playwright drives the system browser; it downloads none of its own)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: system-packages
 system-packages:
 	@command -v bwrap >/dev/null 2>&1 || $(SUDO) apt-get install -y -q bubblewrap || \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q bubblewrap; }
+	@command -v chromium >/dev/null 2>&1 || $(SUDO) apt-get install -y -q chromium || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
