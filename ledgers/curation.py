@@ -90,9 +90,7 @@ def _reset_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None) -> None:
 
 
 def _delete(lake: Lake, table: str, condition, run_id: str | None) -> WriteResult:
-    before = lake.ensure(table).history(1).collect()[0]["version"]
-    lake.ensure(table).delete(condition)
-    return lake._committed(table, before, run_id, None)
+    return lake.delete(table, condition, run_id=run_id)
 
 
 def run_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None = None, full: bool = False) -> StageReport:
@@ -167,9 +165,8 @@ def run_dedup(lake: Lake, cfg: MinHashConfig, run_id: str | None = None, full: b
 
 def _delete_ids(lake: Lake, ids, run_id: str | None) -> WriteResult:
     """Delete dedup rows of documents no longer in documents_clean (one MERGE … DELETE commit)."""
-    before = lake.ensure("dedup").history(1).collect()[0]["version"]
-    lake.ensure("dedup").alias("t").merge(ids.alias("s"), "t.doc_id = s.doc_id").whenMatchedDelete().execute()
-    return lake._committed("dedup", before, run_id, None)
+    return lake.operate("dedup", lambda t: t.alias("t").merge(ids.alias("s"), "t.doc_id = s.doc_id").whenMatchedDelete().execute(),
+                        run_id=run_id)
 
 
 def _sketch_and_link(lake: Lake, cfg: MinHashConfig, new_docs, run_id: str | None) -> dict:

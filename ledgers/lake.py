@@ -3,14 +3,23 @@
 Every write is conformed to the table's schema (from ``schemas``), committed as one Delta
 version, and recorded in the ``lineage`` table as ``(table, version, operation, rows, run_id)``,
 so any materialization can say exactly which table versions it produced and read.
+
+Concurrent writers: each commit carries a unique token in its ``userMetadata``, and the version
+recorded is the one whose commit holds that token (never "the latest version", which another
+writer may own). A write that loses a conflict (Delta's optimistic concurrency) is redone on the
+new snapshot, a bounded number of times, and then fails naming the table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 from delta.tables import DeltaTable
 from pydantic import BaseModel
@@ -25,10 +34,20 @@ from schemas.types import spark_schema
 log = logging.getLogger(__name__)
 
 LINEAGE = "lineage"
+USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+CONFLICTS = ("DELTA_CONCURRENT", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED", "ConcurrentAppendException",
+             "ConcurrentDeleteReadException", "ConcurrentDeleteDeleteException", "ConcurrentTransactionException",
+             "MetadataChangedException", "ProtocolChangedException", "ConcurrentWriteException")
+_session_conf = threading.Lock()
 
 
 class LakeError(RuntimeError):
     pass
+
+
+def is_commit_conflict(error: BaseException) -> bool:
+    text = f"{type(error).__name__}: {error}"
+    return any(c in text for c in CONFLICTS)
 
 
 @dataclass(frozen=True)
@@ -109,7 +128,7 @@ class Lake:
     def version(self, table: str) -> int | None:
         if not self.exists(table):
             return None
-        return DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]["version"]
+        return self._latest(table)
 
     def conform(self, df: DataFrame, table: str) -> DataFrame:
         schema = self.schema(table)
@@ -129,14 +148,17 @@ class Lake:
         partition: str | None = None,
     ) -> WriteResult:
         """Append or overwrite (all rows, or only those matching ``replace_where``) as one commit."""
-        before = self.ensure(table).history(1).collect()[0]["version"]
-        writer = self.conform(df, table).write.format("delta").mode(mode)
-        if replace_where is not None:
-            if mode != "overwrite":
-                raise LakeError("replace_where needs mode='overwrite'")
-            writer = writer.option("replaceWhere", replace_where)
-        writer.save(self.path(table))
-        return self._committed(table, before, run_id, partition)
+        if replace_where is not None and mode != "overwrite":
+            raise LakeError("replace_where needs mode='overwrite'")
+        self.ensure(table)
+        frame = self.conform(df, table)
+
+        def commit(token: str) -> None:
+            writer = frame.write.format("delta").mode(mode).option("userMetadata", token)
+            if replace_where is not None:
+                writer = writer.option("replaceWhere", replace_where)
+            writer.save(self.path(table))
+        return self._commit(table, commit, run_id, partition)
 
     def merge(
         self,
@@ -149,22 +171,36 @@ class Lake:
         partition: str | None = None,
     ) -> WriteResult:
         """Upsert on ``keys``: insert new rows, and update matched ones unless ``update=False``."""
-        target = self.ensure(table)
-        before = target.history(1).collect()[0]["version"]
+        self.ensure(table)
+        source = self.conform(df, table)
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        builder = target.alias("t").merge(self.conform(df, table).alias("s"), condition)
-        if update:
-            builder = builder.whenMatchedUpdateAll()
-        builder.whenNotMatchedInsertAll().execute()
-        return self._committed(table, before, run_id, partition)
+
+        def commit(token: str) -> None:
+            builder = DeltaTable.forPath(self.spark, self.path(table)).alias("t").merge(source.alias("s"), condition)
+            if update:
+                builder = builder.whenMatchedUpdateAll()
+            with self._user_metadata(token):
+                builder.whenNotMatchedInsertAll().execute()
+        return self._commit(table, commit, run_id, partition)
+
+    def operate(self, table: str, operation: Callable[[DeltaTable], object], *, run_id: str | None = None,
+                partition: str | None = None) -> WriteResult:
+        """One Delta operation that commits by itself (``delete``, a ``merge`` builder's ``execute``),
+        with the same token, conflict redo and lineage as ``write``."""
+        self.ensure(table)
+
+        def commit(token: str) -> None:
+            with self._user_metadata(token):
+                operation(DeltaTable.forPath(self.spark, self.path(table)))
+        return self._commit(table, commit, run_id, partition)
+
+    def delete(self, table: str, condition, *, run_id: str | None = None) -> WriteResult:
+        return self.operate(table, lambda t: t.delete(condition), run_id=run_id)
 
     def restore(self, table: str, version: int, *, run_id: str | None = None, partition: str | None = None) -> WriteResult:
         """Make ``version`` the current state again (Delta RESTORE, itself a new commit in lineage):
         how a write whose blocking checks failed is taken back from readers."""
-        target = self.ensure(table)
-        before = target.history(1).collect()[0]["version"]
-        target.restoreToVersion(version)
-        return self._committed(table, before, run_id, partition)
+        return self.operate(table, lambda t: t.restoreToVersion(version), run_id=run_id, partition=partition)
 
     def committed(self, table: str, before: int, run_id: str | None = None) -> list[WriteResult]:
         """Record in lineage every commit after ``before`` made by table operations outside
@@ -178,17 +214,50 @@ class Lake:
                 self._record_lineage(result, run_id, None)
         return results
 
-    def _committed(self, table: str, before: int, run_id: str | None, partition: str | None) -> WriteResult:
-        """The commit a write made. Delta makes none for a write that changes nothing (say, an
-        empty replaceWhere): that is reported as operation NONE, 0 rows, and not put in lineage."""
-        last = DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
-        if last["version"] == before:
-            return WriteResult(table, before, "NONE", 0)
+    @contextmanager
+    def _user_metadata(self, token: str):
+        """Operations without a writer option (MERGE, RESTORE) take the commit's userMetadata from
+        the session conf; the lock keeps two threads of this process from swapping tokens."""
+        with _session_conf:
+            self.spark.conf.set(USER_METADATA, token)
+            try:
+                yield
+            finally:
+                self.spark.conf.unset(USER_METADATA)
+
+    def _commit(self, table: str, commit, run_id: str | None, partition: str | None) -> WriteResult:
+        """Run ``commit(token)``, redoing it when a concurrent writer won the conflict, and return
+        the commit that carries the token. Delta makes no commit for a write that changes nothing
+        (say, an empty replaceWhere): that is reported as operation NONE, 0 rows, not in lineage."""
+        retries, wait = self.settings.commit_retries, self.settings.commit_backoff_seconds
+        for attempt in range(retries + 1):
+            token = f"irm:{uuid.uuid4().hex}"
+            before = self._latest(table)
+            try:
+                commit(token)
+                break
+            except Exception as e:
+                if not is_commit_conflict(e):
+                    raise
+                if attempt == retries:
+                    raise LakeError(f"{table}: the write lost {retries + 1} commit conflicts to concurrent writers; "
+                                    "raise lake.commit_retries (IRM_LAKE__COMMIT_RETRIES) or serialise the writers") from e
+                log.warning("%s: commit conflict with a concurrent writer (%s); redoing the write (%d/%d)",
+                            table, type(e).__name__, attempt + 1, retries)
+                time.sleep(wait * 2 ** attempt)
+        mine = (DeltaTable.forPath(self.spark, self.path(table)).history().where(F.col("version") > before)
+                .where(F.col("userMetadata") == token).collect())
+        if not mine:
+            return WriteResult(table, self._latest(table), "NONE", 0)
+        last = mine[0]
         result = WriteResult(table, int(last["version"]), str(last["operation"]), _rows_written(str(last["operation"]), last["operationMetrics"] or {}))
         if table != LINEAGE:
             self._record_lineage(result, run_id, partition)
         log.info("wrote %s v%d (%s, %d rows)", table, result.version, result.operation, result.rows)
         return result
+
+    def _latest(self, table: str) -> int:
+        return int(DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]["version"])
 
     def _record_lineage(self, result: WriteResult, run_id: str | None, partition: str | None) -> None:
         entry = LineageEntry(

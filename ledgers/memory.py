@@ -48,10 +48,7 @@ def chunk_input(lake: Lake, settings: MemorySettings) -> DataFrame:
 
 
 def _delete(lake: Lake, condition, run_id: str | None) -> WriteResult:
-    table = lake.ensure(TABLE)
-    before = table.history(1).collect()[0]["version"]
-    table.delete(condition)
-    return lake._committed(TABLE, before, run_id, None)
+    return lake.delete(TABLE, condition, run_id=run_id)
 
 
 def run_memory_chunks(lake: Lake, settings: MemorySettings, model: bytes, tokenizer_id: str,

@@ -59,6 +59,9 @@ class LakeSettings(BaseModel):
         default_factory=dict, repr=False,
         description="deltalake/object-store options for readers (AWS_REGION, AWS_ENDPOINT_URL, ...)",
     )
+    commit_retries: int = Field(
+        4, ge=0, description="times a write that lost a Delta commit conflict to a concurrent writer is redone")
+    commit_backoff_seconds: float = Field(0.5, ge=0, description="first wait before redoing a conflicted write; doubles each time")
 
     @field_validator("root")
     @classmethod

@@ -11,7 +11,8 @@ process of the run. As root the run drops to ``nobody``; inside it has no capabi
 Bounds (every byte a run can create): the workspace tmpfs quota (bytes and files, both folders
 together), memory by cgroup including page cache and tmpfs pages, processes, CPU time, file
 size, open files, wall clock and output size (read incrementally; the run is killed at the
-cap). :func:`serving.confinement.capabilities` says which of them this machine enforces.
+cap). The run is PID 1 of its namespace, where the kernel ignores a default-action SIGXCPU, so the
+CPU limit is enforced by the SIGKILL at the hard limit and recognised from the CPU time spent. :func:`serving.confinement.capabilities` says which of them this machine enforces.
 
 Every run ends with one outcome: ok, error (non-zero exit), timeout, memory, output-limit or
 killed (a signal not explained by a limit), with the evidence kept in the result.
@@ -36,6 +37,7 @@ from serving.seccomp import filter_program
 
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+CPU_TICK = 0.05
 SHARED_NPROC = 4096  # with pids.max per run, the per-user rlimit only guards the host
 
 
@@ -51,6 +53,7 @@ class SandboxResult:
     stdout: str
     stderr: str
     wall_seconds: float
+    cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -102,7 +105,7 @@ def _limits(limits: SandboxLimits, drop_to_nobody: bool, cgroup_procs: list[str]
             os.setgid(NOBODY)
             os.setuid(NOBODY)
         mb = 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_mb * mb, limits.memory_mb * mb))
         nproc = limits.processes if not counted_by_cgroup else SHARED_NPROC  # RLIMIT_NPROC counts every run of the user
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
@@ -116,13 +119,13 @@ MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "OutOfMemoryError", "JavaScri
                   "Cannot allocate memory", "cannot allocate memory")
 
 
-def _outcome(code: int | None, timed_out: bool, flooded: bool, oom: bool, stderr: str) -> tuple[str, str | None]:
+def _outcome(code: int | None, timed_out: bool, flooded: bool, oom: bool, stderr: str, cpu_spent: bool) -> tuple[str, str | None]:
     sig = signal.Signals(-code).name if code is not None and code < 0 else None
     if code is not None and code > 128 and code - 128 in signal.Signals._value2member_map_:
         sig = signal.Signals(code - 128).name
     if flooded:
         return "output-limit", sig
-    if timed_out or sig == "SIGXCPU":
+    if timed_out or sig == "SIGXCPU" or (sig == "SIGKILL" and cpu_spent):
         return "timeout", sig
     if oom or any(m in stderr for m in MEMORY_MARKERS):
         return "memory", sig
@@ -171,14 +174,14 @@ def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: byt
         for fd in (seccomp, *pass_fds):
             os.close(fd)
     try:
-        code, timed_out, flooded, out = _collect(proc, stdin, limits, started, stop)
+        code, cpu, timed_out, flooded, out = _collect(proc, stdin, limits, started, stop)
         oom = cgroup.oom_killed()
     finally:
         cgroup.close()
     stdout = bytes(out[proc.stdout][:limits.output_bytes]).decode("utf-8", errors="replace")
     stderr = bytes(out[proc.stderr][:limits.output_bytes]).decode("utf-8", errors="replace")
-    outcome, sig = _outcome(code, timed_out, flooded, oom, stderr)
-    return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3))
+    outcome, sig = _outcome(code, timed_out, flooded, oom, stderr, cpu >= limits.cpu_seconds - CPU_TICK)
+    return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3), round(cpu, 3))
 
 
 def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, started: float, stop: threading.Event | None):
@@ -217,15 +220,28 @@ def _collect(proc: subprocess.Popen, stdin: bytes, limits: SandboxLimits, starte
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    try:
-        code = proc.wait(timeout=max(1.0, deadline - time.monotonic() + 1.0))
-    except subprocess.TimeoutExpired:
+    reaped = _reap(proc, max(1.0, deadline - time.monotonic() + 1.0))
+    if reaped is None:
         os.killpg(proc.pid, signal.SIGKILL)
-        code, timed_out = proc.wait(), True
+        reaped, timed_out = _reap(proc, None), True
     selector.close()
     for stream in out:
         stream.close()
-    return code, timed_out, flooded, out
+    return *reaped, timed_out, flooded, out
+
+
+def _reap(proc: subprocess.Popen, timeout: float | None) -> tuple[int, float] | None:
+    """Wait for bwrap with ``wait4``: its rusage includes the run it reaped, so the CPU time the
+    run spent is known (None when ``timeout`` passes first)."""
+    end = None if timeout is None else time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, 0 if end is None else os.WNOHANG)
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage.ru_utime + usage.ru_stime
+        if time.monotonic() >= end:
+            return None
+        time.sleep(0.02)
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,59 @@ def test_a_write_that_changes_nothing_reports_no_commit_and_no_lineage(lake):
     noop = lake.write(lake.frame("rejects", []), "rejects", mode="overwrite", replace_where="stage = 'none'")
     assert (noop.version, noop.operation, noop.rows) == (1, "NONE", 0)
     assert [r["version"] for r in lake.read("lineage").where("table = 'rejects'").collect()] == [1]
+
+
+def test_concurrent_writers_lose_no_update_and_each_records_its_own_commit(lake, spark):
+    """Merges and partition overwrites from several threads at once: Delta's conflicts are redone,
+    every row lands, and each result's version is the commit its own token marks."""
+    import threading
+
+    from delta.tables import DeltaTable
+
+    lake.write(_rejects(lake, [{"source": "s", "uri": "seed", "stage": "st", "reason": "x", "drop_id": "seed"}]), "rejects")
+    barrier, results, errors = threading.Barrier(4), {}, []
+
+    def writer(i: int) -> None:
+        rows = [{"source": "s", "uri": f"w{i}-{j}", "stage": "st", "reason": "x", "drop_id": f"w{i}"} for j in range(3)]
+        try:
+            barrier.wait()
+            if i % 2:
+                results[i] = lake.merge(_rejects(lake, rows), "rejects", keys=["uri", "stage"], run_id=f"run-{i}")
+            else:
+                results[i] = lake.write(_rejects(lake, rows), "rejects", mode="overwrite", replace_where=f"drop_id = 'w{i}'",
+                                        run_id=f"run-{i}")
+        except Exception as e:  # noqa: BLE001  (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(r["uri"] for r in lake.read("rejects").collect()) == sorted(["seed"] + [f"w{i}-{j}" for i in range(4) for j in range(3)])
+    versions = [r.version for r in results.values()]
+    assert len(set(versions)) == 4 and all(r.rows == 3 for r in results.values())
+    history = {r["version"]: r for r in DeltaTable.forPath(spark, lake.path("rejects")).history().collect()}
+    lineage = {r["version"]: r["run_id"] for r in lake.read("lineage").where("table = 'rejects'").collect()}
+    for i, result in results.items():
+        assert history[result.version]["userMetadata"].startswith("irm:") and lineage[result.version] == f"run-{i}"
+    assert sorted(lineage) == sorted(v for v in history if v > 0), "every commit but the table's creation is in lineage"
+
+
+def test_a_write_that_keeps_losing_conflicts_fails_naming_the_table_and_the_setting(lake):
+    from ledgers.lake import is_commit_conflict
+
+    lake.write(_rejects(lake, [{"source": "s", "uri": "a", "stage": "st", "reason": "x"}]), "rejects")
+    lake.settings = lake.settings.model_copy(update={"commit_retries": 1, "commit_backoff_seconds": 0.0})
+    attempts = []
+
+    def conflicting_delete(table):
+        attempts.append(1)
+        lake.write(_rejects(lake, [{"source": "s", "uri": f"other{len(attempts)}", "stage": "st", "reason": "x"}]), "rejects")
+        raise RuntimeError("[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: files were added by a concurrent update")
+
+    with pytest.raises(LakeError, match=r"rejects: the write lost 2 commit conflicts.*IRM_LAKE__COMMIT_RETRIES"):
+        lake.operate("rejects", conflicting_delete)
+    assert len(attempts) == 2 and is_commit_conflict(RuntimeError("DELTA_CONCURRENT_DELETE_READ"))
+    assert not is_commit_conflict(RuntimeError("DELTA_MISSING_COLUMN"))

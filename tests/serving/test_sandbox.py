@@ -96,9 +96,21 @@ def test_a_memory_bomb_is_stopped_as_memory():
 
 def test_an_endless_loop_times_out():
     result = python_exec("while True:\n    pass", LIMITS)
-    assert result.outcome == "timeout" and result.wall_seconds < LIMITS.wall_seconds + 1
+    assert result.outcome == "timeout" and result.wall_seconds < LIMITS.wall_seconds + 1, result
     js = compiler_run("javascript", "for (;;) {}", LIMITS)
-    assert js.outcome == "timeout"
+    assert js.outcome == "timeout", js
+
+
+def test_the_cpu_limit_stops_a_busy_loop_before_the_wall_clock_does():
+    limits = LIMITS.model_copy(update={"cpu_seconds": 1, "wall_seconds": 30.0})
+    result = python_exec("while True:\n    pass", limits)
+    assert result.outcome == "timeout" and result.signal == "SIGKILL", result
+    assert 1 - 0.05 <= result.cpu_seconds and result.wall_seconds < limits.wall_seconds, result
+
+
+def test_a_sleeping_run_is_stopped_by_the_wall_clock_having_spent_no_cpu():
+    result = python_exec("import time\ntime.sleep(60)", LIMITS.model_copy(update={"wall_seconds": 2.0}))
+    assert result.outcome == "timeout" and result.cpu_seconds < 1, result
 
 
 def test_output_floods_are_cut_at_the_cap():
