@@ -3,7 +3,10 @@ the table no longer has, touch nothing else. Upserts are keyed by a hash of (chu
 window offset), so indexing the same chunk twice writes the same rows.
 
 Windows are cut once per document and shared by every chunk that contains them (overlapping
-chunks, or two chunk lengths in an A/B), so each window is embedded once.
+chunks, or two chunk lengths in an A/B), so each window is embedded once. A window no chunk
+contains (chunks shorter than the embedding window) belongs to every chunk it overlaps, and a
+chunk still without a window gets the one it overlaps most: every chunk of the table is in the
+collection, which is what lets a sync tell what is missing.
 """
 
 from __future__ import annotations
@@ -58,13 +61,18 @@ def window_rows(encoder: Encoder, chunks: list[dict]) -> list[tuple[dict, Window
                 last_char = c
                 byte_at[c] = last_byte
     ordered = sorted(chunks, key=lambda c: c["byte_start"])
-    for w in ws:
-        a, b = byte_at[w.char_start], byte_at[w.char_end]
-        owners = [c for c in ordered if c["byte_start"] <= a and b <= c["byte_end"]]
-        if not owners:
-            mid = (a + b) // 2
-            owners = [c for c in ordered if c["byte_start"] <= mid < c["byte_end"]] or [ordered[-1]]
-        for c in owners:
+    spans = [(byte_at[w.char_start], byte_at[w.char_end]) for w in ws]
+    owners: list[list[dict]] = []
+    for a, b in spans:
+        inside = [c for c in ordered if c["byte_start"] <= a and b <= c["byte_end"]]
+        owners.append(inside or [c for c in ordered if c["byte_start"] < b and a < c["byte_end"]] or [ordered[-1]])
+    owned = {id(c) for group in owners for c in group}
+    for c in ordered:
+        if id(c) not in owned and spans:
+            best = max(range(len(spans)), key=lambda i: (min(spans[i][1], c["byte_end"]) - max(spans[i][0], c["byte_start"]), -i))
+            owners[best].append(c)
+    for w, (a, b), group in zip(ws, spans, owners):
+        for c in group:
             rows.append(({
                 "id": window_row_id(c["chunk_id"], c["doc_id"], a), "chunk_id": c["chunk_id"], "doc_id": c["doc_id"],
                 "chunk_seq": int(c["seq"]), "text": w.text, "token_start": int(c["token_start"]), "token_end": int(c["token_end"]),

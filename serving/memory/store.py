@@ -20,6 +20,8 @@ TEXT_BYTES = 16_384
 FIELDS = ("id", "chunk_id", "doc_id", "chunk_seq", "text", "token_start", "token_end", "byte_start", "byte_end",
           "win_byte_start", "win_byte_end", "trust", "recency", "bucket", "source", "drop_id", "corpus_version")
 OUTPUT = [f for f in FIELDS if f != "id"]
+HEX = "0123456789abcdef"
+QUERY_WINDOW = 16_384  # Milvus caps offset + limit of one query
 
 
 class MemoryStoreError(RuntimeError):
@@ -131,18 +133,23 @@ class MemoryStore:
         return n
 
     def chunk_keys(self) -> set[tuple[str, str]]:
-        """Every (chunk_id, doc_id) in the collection (paged, so it works at any size)."""
-        it = self.client.query_iterator(self.name, batch_size=5000, filter="", output_fields=["chunk_id", "doc_id"])
+        """Every (chunk_id, doc_id) in the collection, read by primary-key prefix (row ids are hex):
+        a prefix whose page comes back full is split into its 16 longer prefixes, so any size is
+        listed within Milvus's query window, with strong consistency (it decides what to index)."""
         out: set[tuple[str, str]] = set()
-        try:
-            while batch := it.next():
-                out.update((r["chunk_id"], r["doc_id"]) for r in batch)
-        finally:
-            it.close()
+        prefixes = list(HEX)
+        while prefixes:
+            prefix = prefixes.pop()
+            page = self.client.query(self.name, filter=f'id like "{prefix}%"', output_fields=["chunk_id", "doc_id"],
+                                     limit=QUERY_WINDOW, consistency_level="Strong")
+            if len(page) >= QUERY_WINDOW and len(prefix) < 32:
+                prefixes.extend(prefix + h for h in HEX)
+                continue
+            out.update((r["chunk_id"], r["doc_id"]) for r in page)
         return out
 
     def count(self) -> int:
-        return int(self.client.query(self.name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+        return int(self.client.query(self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
 
     def flush(self) -> None:
         self.client.flush(self.name)

@@ -13,7 +13,6 @@ from schemas.settings import IrmSettings
 from tests.serving.memory_lake import SMALL, documents, write_corpus, write_tokenizer
 
 
-@pytest.mark.quarantine(reason="memory_index's index_matches_chunks check fails after a sync (collection listing disagrees with memory_chunks)")
 def test_memory_assets_materialize_with_passing_checks_and_are_eager(settings: IrmSettings, tmp_path, spark):
     settings = settings.model_copy(update={"memory": settings.memory.model_copy(
         update={"uri": str(tmp_path / "milvus.db"), "chunker": SMALL})})

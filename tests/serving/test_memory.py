@@ -127,7 +127,6 @@ def test_coverage_check_fails_on_a_missing_chunk_and_a_forged_text(spark, tmp_pa
     assert sum("has no chunk" in p for p in coverage_problems(lake)) == 4
 
 
-@pytest.mark.quarantine(reason="a second sync re-adds every chunk: the collection listing comes back empty (open bug)")
 def test_index_upserts_are_idempotent_and_reindex_touches_only_changes(spark, tmp_path, memory, encoder):
     lake = Lake(LakeSettings(root=str(tmp_path / "lake")), spark)
     docs = documents()
@@ -174,7 +173,6 @@ def _has(passages, line: str) -> bool:
     return any(line in p.snippet for p in passages)
 
 
-@pytest.mark.quarantine(reason="the indexed fixture fails after the merge (same sync bug as the idempotency test); retrieval is untested until it is fixed")
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
 def test_single_hop_fact_is_found(retriever, mode):
     passages = retriever.search("Which port does the Vormak relay listen on?", k=3, mode=mode, multi_hop=False)
@@ -183,7 +181,6 @@ def test_single_hop_fact_is_found(retriever, mode):
     assert top.doc_id and top.token_span[1] > top.token_span[0] and top.byte_span[1] > top.byte_span[0]
 
 
-@pytest.mark.quarantine(reason="the indexed fixture fails after the merge (same sync bug as the idempotency test); retrieval is untested until it is fixed")
 def test_two_hops_follow_the_identifier_found_in_hop_one(retriever):
     q = "How often does the service that operates the Quilen gauge rotate its signing keys?"
     hop1 = retriever.search(q, k=2, multi_hop=False)
@@ -193,14 +190,12 @@ def test_two_hops_follow_the_identifier_found_in_hop_one(retriever):
     assert _has(both, TARGET) and _has(both, BRIDGE)
 
 
-@pytest.mark.quarantine(reason="the indexed fixture fails after the merge (same sync bug as the idempotency test); retrieval is untested until it is fixed")
 def test_duplicate_windows_and_chunks_are_returned_once(retriever):
     passages = retriever.search("pipeline stores tables and versions", k=8, mode="bm25", multi_hop=False)
     assert len({p.chunk_id for p in passages}) == len(passages)
     assert len({(p.doc_id, p.window_byte_span) for p in passages}) == len(passages)
 
 
-@pytest.mark.quarantine(reason="the indexed fixture fails after the merge (same sync bug as the idempotency test); retrieval is untested until it is fixed")
 def test_trust_and_recency_filters_leave_out_the_forum(retriever):
     q = "Who calibrated the Dravel beacon?"
     assert retriever.search(q, k=3, multi_hop=False)[0].source == "forum"
@@ -209,7 +204,6 @@ def test_trust_and_recency_filters_leave_out_the_forum(retriever):
     assert all(p.source != "forum" for p in retriever.search(q, k=3, multi_hop=False, filters=recent))
 
 
-@pytest.mark.quarantine(reason="the indexed fixture fails after the merge (same sync bug as the idempotency test); retrieval is untested until it is fixed")
 def test_retrieval_tool_answers_with_provenance(retriever):
     out = retrieval(retriever, {"query": "Vormak relay port", "k": 2, "multi_hop": False})
     p = out.passages[0]
