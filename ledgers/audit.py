@@ -27,8 +27,10 @@ def audit_lake(lake: Lake, run_id: str | None = None) -> tuple[list[AuditFinding
                           ("decontamination", decontamination_conservation)):
         seen, kept, removed = counts(lake)
         findings.append((f"conservation:{stage}", seen, kept + removed, f"{kept} kept + {removed} removed"))
-    documents, assigned = splits_conservation(lake)
+    documents, assigned, missing, stray = splits_conservation(lake)
     findings.append(("conservation:splits", documents, assigned, "decontaminated documents with exactly one split"))
+    findings.append(("conservation:splits:ids", 0, missing + stray,
+                     f"{missing} documents without a split + {stray} split rows not one distinct decontaminated document"))
     for key, leaking in split_leaks(lake).items():
         findings.append((f"leaks:{key}", 0, leaking, f"{key} values with documents in more than one split"))
     findings.append(("licenses:excluded_in_curated", 0, excluded_in_curated(lake), "curated code files not allowed by the ledger"))

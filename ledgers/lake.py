@@ -245,16 +245,26 @@ class Lake:
                 log.warning("%s: commit conflict with a concurrent writer (%s); redoing the write (%d/%d)",
                             table, type(e).__name__, attempt + 1, retries)
                 time.sleep(wait * 2 ** attempt)
-        mine = (DeltaTable.forPath(self.spark, self.path(table)).history().where(F.col("version") > before)
-                .where(F.col("userMetadata") == token).collect())
-        if not mine:
+        last = self._own_commit(table, before, token)
+        if last is None:
             return WriteResult(table, self._latest(table), "NONE", 0)
-        last = mine[0]
         result = WriteResult(table, int(last["version"]), str(last["operation"]), _rows_written(str(last["operation"]), last["operationMetrics"] or {}))
         if table != LINEAGE:
             self._record_lineage(result, run_id, partition)
         log.info("wrote %s v%d (%s, %d rows)", table, result.version, result.operation, result.rows)
         return result
+
+    def _own_commit(self, table: str, before: int, token: str):
+        """The history row of the commit carrying ``token``: the latest one unless another writer
+        committed since, then among the commits after ``before`` (never the whole log)."""
+        target = DeltaTable.forPath(self.spark, self.path(table))
+        latest = target.history(1).collect()[0]
+        if latest["userMetadata"] == token:
+            return latest
+        if latest["version"] <= before:
+            return None
+        mine = [r for r in target.history(int(latest["version"]) - before).collect() if r["userMetadata"] == token]
+        return mine[0] if mine else None
 
     def _latest(self, table: str) -> int:
         return int(DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]["version"])

@@ -28,6 +28,9 @@ class SparkSettings(BaseModel):
     app_name: str = "irm-lakehouse"
     driver_memory: str = "4g"
     shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions; raise it on a cluster")
+    listing_parallelism: int = Field(
+        8, ge=1, description="tasks Spark and Delta use to list files (VACUUM, partition discovery); Spark's default "
+                             "of 10,000 makes each VACUUM of a small table schedule ~5,000 tasks. Raise it on a cluster")
     ui_enabled: bool = False
     log_level: str = "WARN"
     jars_dir: str = Field("jars/lib", description="folder of Delta jars resolved by `make setup` (mvn)")

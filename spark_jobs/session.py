@@ -55,6 +55,7 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
         "spark.driver.memory": settings.driver_memory,
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.listing_parallelism),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.enabled": str(settings.ui_enabled).lower(),
