@@ -14,7 +14,6 @@ TINY = {"ops": {"tokenizer": {"config": {"vocab_size": 400, "sample_bytes": 100_
 PACK = {"ops": {"manifests": {"config": {"seq_len": 256, "max_shard_tokens": 4_096}}}}
 
 
-@pytest.mark.quarantine(reason="fails after the merge; manifests' consumed-tokenizer path not yet diagnosed")
 def test_manifests_pack_with_the_tokenizer_dagster_materialized_even_when_a_newer_row_exists(settings, packed_lake):
     lake, first = packed_lake
     instance, resources = DagsterInstance.ephemeral(), resources_from(settings)
@@ -24,7 +23,7 @@ def test_manifests_pack_with_the_tokenizer_dagster_materialized_even_when_a_newe
     assert meta.metadata["tokenizer_id"].value == first.tokenizer_id and meta.metadata["newly_registered"].value is False
     assert meta.tags["dagster/data_version"] == first.tokenizer_id
 
-    newer = train_tokenizer(lake, TokenizerConfig(vocab_size=300, sample_bytes=100_000)).artifact  # registered outside Dagster
+    newer = train_tokenizer(lake, TokenizerConfig(vocab_size=360, sample_bytes=100_000)).artifact  # registered outside Dagster
     assert lake.read("tokenizers").orderBy(F.desc("created_at")).first()["tokenizer_id"] == newer.tokenizer_id != first.tokenizer_id
 
     packed = materialize([manifests], instance=instance, resources=resources, run_config=PACK)
