@@ -85,7 +85,7 @@ def page():
         browser.close()
 
 
-@pytest.mark.quarantine(reason="the clicked run has not yet been seen reaching Success (only run on an overloaded machine)")
+@pytest.mark.quarantine(reason="catalog, asset pages and the launch confirm now pass; the launched report run is not seen reaching Success within 10 min")
 def test_the_ui_shows_the_asset_graph_and_a_clicked_materialization_succeeds_with_its_metadata(webserver, page):
     try:
         _walk_through_the_ui(*webserver, page)
@@ -97,9 +97,11 @@ def test_the_ui_shows_the_asset_graph_and_a_clicked_materialization_succeeds_wit
 def _walk_through_the_ui(url, settings, page):
 
     page.goto(url + "/assets")
-    for name in ASSETS_IN_GRAPH:
-        page.get_by_text(name, exact=True).first.wait_for()
+    page.get_by_text("curated_documents", exact=True).first.wait_for()
     page.screenshot(path=str(SHOTS / "catalog.png"))
+    for name in ASSETS_IN_GRAPH:  # the catalog renders only the rows in view: open each asset's own page
+        page.goto(f"{url}/assets/{name}")
+        page.get_by_text(name, exact=True).first.wait_for()
 
     page.goto(url + "/locations/assets.definitions:defs/asset-groups/curation")
     page.get_by_text("documents_clean", exact=True).first.wait_for()
@@ -109,6 +111,8 @@ def _walk_through_the_ui(url, settings, page):
     page.goto(url + "/assets/report")
     page.get_by_text("Never materialized").first.wait_for()
     page.locator("button", has_text="Materialize").first.click()
+    page.get_by_text("Are you sure?").first.wait_for()  # report's upstream scorecard was never materialized
+    page.get_by_role("button", name="Confirm").click()
     page.get_by_text("Launched run").first.wait_for()
     page.get_by_text("View", exact=True).last.click()
     page.wait_for_url("**/runs/**")
