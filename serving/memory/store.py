@@ -1,9 +1,9 @@
 """The Milvus collection of memory windows: one row per (chunk, window), a dense HNSW vector and
 a BM25 sparse vector over the same window text, and the scalar fields provenance needs.
 
-The URI decides the deployment: a folder ending in ``.db`` is embedded milvus-lite (pure Python,
-in this process, one process per folder), ``http://host:19530`` a Milvus server. Nothing else
-differs. milvus-lite builds HNSW per sealed segment and searches growing data by brute force,
+The URI decides the deployment: a folder ending in ``.db`` is embedded milvus-lite (a local
+server pymilvus starts on 127.0.0.1, one per folder), ``http://host:19530`` a Milvus server.
+Nothing else differs. milvus-lite builds HNSW per sealed segment and searches growing data by brute force,
 so a small collection is searched exactly; a server builds indexes once a segment is large.
 """
 
@@ -22,6 +22,10 @@ FIELDS = ("id", "chunk_id", "doc_id", "chunk_seq", "text", "token_start", "token
 OUTPUT = [f for f in FIELDS if f != "id"]
 HEX = "0123456789abcdef"
 QUERY_WINDOW = 16_384  # Milvus caps offset + limit of one query
+# milvus-lite's gRPC server keeps gRPC's default ping policy (one ping per 5 minutes on an idle
+# channel); pymilvus pings every 10 s, so a channel left idle through a long Spark stage is sent
+# GOAWAY "too_many_pings" and cannot reconnect. Idle pings are turned off for it.
+LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 
 
 class MemoryStoreError(RuntimeError):
@@ -66,8 +70,12 @@ class MemoryStore:
         self.settings, self.uri, self.dim = settings, uri, dim
         self.name = settings.collection
         token = settings.token.get_secret_value()
+        kwargs = {"token": token} if token else {}
+        if not settings.is_server:
+            kwargs["grpc_options"] = LITE_GRPC_OPTIONS
         try:
-            self.client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+            # a channel of its own: a store never inherits another's broken connection
+            self.client = MilvusClient(uri=uri, dedicated=True, **kwargs)
         except MilvusException as e:
             raise MemoryStoreError(f"cannot reach Milvus at {public_uri(uri)} ({e.message}); start a server or set "
                                    "IRM_MEMORY__URI to a local folder ending in .db") from None
