@@ -6,7 +6,7 @@ from pydantic import Field
 from assets.evals import eval_hashes
 from assets.resources import LakeResource, SparkResource
 from schemas.distill import DistillConfig, EndpointTeacher, FileTeacher
-from serving.distill import reverify_kept, run_distill
+from training.post_training.distill import reverify_kept, run_distill
 
 
 class EndpointTeacherConfig(Config):

@@ -9,7 +9,7 @@ first 2 MB (``--vocab`` pieces), text through the reversible whitespace transfor
 1. Packing: best-fit decreasing (irm) against plain concatenate-and-chunk, per ``seq_len``:
    utilization = real tokens / (sequences x seq_len) and documents cut by a sequence boundary.
 2. Tokenization: tokens/s of SentencePiece alone in this process against the same work through
-   Spark (``training.shards.tokenize``, local[*]) on Parquet input; wall clock, after a warm-up.
+   Spark (``spark_jobs.shards.tokenize``, local[*]) on Parquet input; wall clock, after a warm-up.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def spark_tokens_per_s(ids: list[str], texts: list[str], model: bytes) -> tuple[
     from pyspark.sql import functions as F
 
     from spark_jobs.session import get_spark
-    from training.shards import tokenize
+    from spark_jobs.shards import tokenize
 
     spark = get_spark()
     path = OUT / "corpus"
@@ -58,9 +58,9 @@ def spark_tokens_per_s(ids: list[str], texts: list[str], model: bytes) -> tuple[
     for s in range(shards):
         pq.write_table(pa.table({"doc_id": ids[s::shards], "text": texts[s::shards]}), path / f"{s:03d}.parquet")
     df = (spark.read.parquet(str(path.resolve())).withColumn("bucket", F.lit("code/python")).withColumn("split", F.lit("train")))
-    tokenize(df.limit(200), model).agg(F.sum("n_tokens")).collect()
+    tokenize(df.limit(200), model, encode).agg(F.sum("n_tokens")).collect()
     started = time.perf_counter()
-    tokens = tokenize(df, model).agg(F.sum("n_tokens")).collect()[0][0]
+    tokens = tokenize(df, model, encode).agg(F.sum("n_tokens")).collect()[0][0]
     return time.perf_counter() - started, int(tokens)
 
 

@@ -1,9 +1,9 @@
-"""Tokenize on Spark with the tokenizer artifact, pack per (bucket, split), write Megatron shards,
-and register them in ``manifests``.
+"""Megatron shards from the split documents: tokenize with the tokenizer artifact, pack per
+(bucket, split), write the shard files and register them in ``manifests``.
 
-Tokenization runs in executors (the model file travels in the closure). Each (bucket, split)
-is cut into groups of about ``max_shard_tokens`` by a hash of doc_id, and each group is packed
-and written by one task, so no task ever holds more than a shard's worth of tokens.
+The Spark plumbing (tokenizing in executors, one task per group of about ``max_shard_tokens``)
+is ``spark_jobs.shards``; this module says what a group's task does (pack best-fit, pad every
+sequence to ``seq_len``, write its shards) and checks what was written.
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import sentencepiece as spm
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
@@ -26,6 +23,7 @@ from pyspark.sql import functions as F
 from ledgers.lake import Lake, WriteResult
 from schemas.packing import PackConfig
 from schemas.splits import SPLITS
+from spark_jobs.shards import bucket_totals, pack_in_groups, rendered_documents, tokenize
 from training.megatron_shards import filesystem, parse_index, token_dtype, write_shard
 from training.packed_samples import content_length, pad_to
 from training.post_training.formats import synthetic_doc_id, synthetic_document
@@ -34,7 +32,6 @@ from training.whitespace import encode
 
 INPUTS = ("splits", "decontaminated_documents", "tokenizers")
 UPSTREAM = ("drops", "raw_documents", "documents_clean", "dedup", "license_ledger", "curated_documents", "eval_hashes", "contamination")
-TOKENIZED = "doc_id string, bucket string, split string, family string, tokens array<int>, n_tokens long"
 SHARD_ROWS = ("uri string, sha256 string, idx_sha256 string, bytes long, tokens long, sequences long, documents long, "
               "truncated_documents long, bucket string, split string, capacity long, group long, group_documents long, group_tokens long, "
               "group_long_tokens long")
@@ -64,38 +61,11 @@ def read_bytes(uri: str) -> bytes:
         return stream.read()
 
 
-def tokenize(docs: DataFrame, model: bytes) -> DataFrame:
-    """``(doc_id, bucket, split, family, text)`` → ``(doc_id, bucket, split, family, tokens, n_tokens)``, text
-    through the reversible whitespace transform first, as the tokenizer was trained."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        sp = spm.SentencePieceProcessor(model_proto=model)
-        for batch in batches:
-            ids = sp.encode([encode(t) for t in batch.column("text").to_pylist()])
-            yield pa.RecordBatch.from_pydict({
-                "doc_id": batch.column("doc_id"), "bucket": batch.column("bucket"), "split": batch.column("split"),
-                "family": batch.column("family"),
-                "tokens": pa.array(ids, pa.list_(pa.int32())), "n_tokens": pa.array([len(i) for i in ids], pa.int64())})
-
-    return docs.select("doc_id", "bucket", "split", "family", "text").mapInArrow(run, TOKENIZED)
-
-
-SYNTHETIC = "doc_id string, bucket string, split string, family string, text string"
-
-
 def synthetic_documents(distilled: DataFrame) -> DataFrame:
     """Verified distilled samples as documents of the ``synthetic/distilled`` train bucket, in
     the tagged format of ``training.post_training.formats``; a task's samples are one family."""
-
-    def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for frame in frames:
-            rows = frame.to_dict("records")
-            yield pd.DataFrame({"doc_id": [synthetic_doc_id(r) for r in rows], "bucket": "synthetic/distilled", "split": "train",
-                                "family": ["task:" + r["task_id"] for r in rows], "text": [synthetic_document(r) for r in rows]},
-                               columns=["doc_id", "bucket", "split", "family", "text"])
-
-    return (distilled.where(F.col("passed")).select("task_id", "prompt", "rationale", "tool_calls", "candidate")
-            .mapInPandas(run, SYNTHETIC).dropDuplicates(["doc_id"]))
+    rows = distilled.where(F.col("passed")).select("task_id", "prompt", "rationale", "tool_calls", "candidate")
+    return rendered_documents(rows, synthetic_doc_id, synthetic_document, "synthetic/distilled", lambda r: "task:" + r["task_id"])
 
 
 def separator(sp: spm.SentencePieceProcessor) -> int:
@@ -121,14 +91,14 @@ def shard_ranges(lengths: list[int], max_tokens: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def pack_groups(tokenized: DataFrame, groups: DataFrame, root: str, tokenizer_id: str, eod: int, vocab_size: int,
-                cfg: PackConfig, sep_token: int) -> DataFrame:
-    """One task per (bucket, split, group): pack its documents (in doc_id order) and write its
-    shards, every sequence padded with EOD to exactly ``seq_len`` (see ``training.packed_samples``).
-    ``tokens`` counts document tokens (EODs included), not the padding; ``group_documents`` is
-    what the group actually packed, so a document lost anywhere shows in the conservation check.
-    With ``cfg.long_share`` (a long-context stage) groups are cut by family, so a repository
-    stays in one task and can be joined into one long document (``compose_long_documents``)."""
+def group_packer(root: str, tokenizer_id: str, eod: int, vocab_size: int, cfg: PackConfig, sep_token: int):
+    """What one (bucket, split, group) task does: pack its documents (in doc_id order) and write
+    its shards, every sequence padded with EOD to exactly ``seq_len`` (see
+    ``training.packed_samples``). ``tokens`` counts document tokens (EODs included), not the
+    padding; ``group_documents`` is what the group actually packed, so a document lost anywhere
+    shows in the conservation check. With ``cfg.long_share`` (a long-context stage) groups are cut
+    by family, so a repository stays in one task and can be joined into one long document
+    (``compose_long_documents``)."""
     dtype = token_dtype(vocab_size)
 
     def pack(frame: pd.DataFrame) -> pd.DataFrame:
@@ -158,9 +128,7 @@ def pack_groups(tokenized: DataFrame, groups: DataFrame, root: str, tokenizer_id
                          "group_tokens": int(frame["n_tokens"].sum()) + len(frame), "group_long_tokens": long_tokens})
         return pd.DataFrame(rows, columns=[c.split()[0] for c in SHARD_ROWS.split(", ")])
 
-    key = "family" if cfg.long_share else "doc_id"
-    return tokenized.join(F.broadcast(groups), ["bucket", "split"]).withColumn(
-        "group", F.pmod(F.xxhash64(key), F.col("groups"))).groupBy("bucket", "split", "group").applyInPandas(pack, SHARD_ROWS)
+    return pack
 
 
 @dataclass
@@ -191,8 +159,11 @@ class PackReport:
 
 
 def manifest_id(rows: list[dict]) -> str:
-    """sha256 (16 hex) of the shard rows, order-free, without the id and the creation time."""
-    keyed = sorted(json.dumps({k: v for k, v in r.items() if k not in ("manifest_id", "created_at")}, sort_keys=True) for r in rows)
+    """sha256 (16 hex) of the shard rows, order-free, without the id, the creation time and the input
+    versions: packing unchanged data again (after upstream rewrites that changed no row) is the same
+    manifest, so its id, its data version and the training it would trigger stay put."""
+    keyed = sorted(json.dumps({k: v for k, v in r.items() if k not in ("manifest_id", "created_at", "input_versions")}, sort_keys=True)
+                   for r in rows)
     return hashlib.sha256("\n".join(keyed).encode()).hexdigest()[:16]
 
 
@@ -215,16 +186,14 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
         docs = docs.unionByName(synthetic)
     model = read_bytes(tok["uri"])
     sp = spm.SentencePieceProcessor(model_proto=model)
-    tokenized = tokenize(docs, model).persist(StorageLevel.MEMORY_AND_DISK)
+    tokenized = tokenize(docs, model, encode).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        totals = tokenized.groupBy("bucket", "split").agg(F.count("*").alias("documents"), F.sum(F.col("n_tokens") + 1).alias("tokens")).collect()
+        totals = bucket_totals(tokenized)
         if not totals:
             raise PackError(f"splits (version {versions['splits']}) has no documents to pack")
-        groups = lake.spark.createDataFrame(
-            [(r["bucket"], r["split"], max(1, math.ceil(r["tokens"] / cfg.max_shard_tokens))) for r in totals],
-            "bucket string, split string, groups long")
-        shards = [r.asDict() for r in pack_groups(tokenized, groups, lake.settings.uri, tok["tokenizer_id"], sp.eos_id(),
-                                                  sp.get_piece_size(), cfg, separator(sp)).collect()]
+        pack = group_packer(lake.settings.uri, tok["tokenizer_id"], sp.eos_id(), sp.get_piece_size(), cfg, separator(sp))
+        key = "family" if cfg.long_share else "doc_id"
+        shards = [r.asDict() for r in pack_in_groups(tokenized, totals, cfg.max_shard_tokens, key, pack, SHARD_ROWS).collect()]
     finally:
         tokenized.unpersist()
     shards.sort(key=lambda s: (s["bucket"], SPLITS.index(s["split"]), s["uri"]))
@@ -238,7 +207,7 @@ def run_pack(lake: Lake, cfg: PackConfig, run_id: str | None = None) -> PackRepo
              "input_versions": {**upstream, **versions}} for s in shards]
     mid = manifest_id(rows)
     report = PackReport(mid, tok["tokenizer_id"], {**upstream, **versions}, documents_in,
-                        sum(d for d, _ in group_totals.values()), sum(r["tokens"] for r in totals),
+                        sum(d for d, _ in group_totals.values()), sum(t for *_, t in totals),
                         [{**r, "capacity": s["capacity"]} for r, s in zip(rows, shards)], documents_without_text=without_text,
                         long_tokens=long_tokens)
     frame = lake.spark.createDataFrame([{**r, "manifest_id": mid, "created_at": created} for r in rows], lake.schema("manifests"))

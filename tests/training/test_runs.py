@@ -10,7 +10,8 @@ from ledgers.lineage import lineage
 from schemas.launch import TrainingPlan
 from schemas.settings import TrainingSettings
 from training.checkpoints import discover, evaluate, register
-from training.runs import checkpoints_root
+from training.runs import checkpoints_root, fresh_run_id
+
 
 def test_local_executor_trains_and_writes_hf_checkpoints_and_a_loss_curve(trained):
     lake, settings, report = trained
@@ -60,6 +61,14 @@ def test_the_checkpoint_sensor_requests_each_checkpoint_once(trained):
     assert list(first.dynamic_partitions_requests[0].partition_keys) == keys
     second = tick_sensor(defs, "checkpoint_sensor", instance, first.cursor)
     assert not second.run_requests
+
+
+def test_a_rerun_gets_its_own_run_id_and_leaves_the_earlier_checkpoints(trained):
+    lake, settings, report = trained
+    first = report.run.run_id
+    assert fresh_run_id(lake, settings, first) == f"{first}-a2"
+    assert discover(checkpoints_root(settings))[:2] == [f"{first}.step-000003", f"{first}.step-000006"]
+    assert fresh_run_id(lake, settings, first.replace("run-local-", "run-slurm-")) == first.replace("run-local-", "run-slurm-")
 
 
 def test_slurm_settings_name_what_is_missing():

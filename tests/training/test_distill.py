@@ -7,8 +7,8 @@ from schemas.evals import EvalHashConfig
 from schemas.tables import DistilledSft
 from serving.answers import parse_answer
 from serving.demo_tasks import write_demo_inputs
-from serving.distill import reverify_kept, run_distill
 from serving.teachers import FileAnswers, sample_task
+from training.post_training.distill import reverify_kept, run_distill
 
 
 @pytest.fixture

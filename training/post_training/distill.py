@@ -3,7 +3,7 @@ majority vote → ``distilled_sft`` (+ Parquet export), ``dpo_pairs``, ``distill
 
 Tasks whose prompt shares eval n-grams with a benchmark are dropped first and reported as
 rejects (stage distill, reason eval-overlap). Verification runs in Spark tasks (one group per
-task), each candidate in the sandbox.
+task, ``spark_jobs.distill``), each candidate in the sandbox.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
-from pyspark.sql import functions as F
 
 from ledgers.decontamination import eval_ngram_length
 from ledgers.lake import Lake, WriteResult
@@ -28,10 +27,9 @@ from schemas.types import arrow_schema
 from serving.answers import parse_answer
 from serving.teachers import FileAnswers, Sample, sample_task
 from serving.verify import verify_code, verify_math
-from spark_jobs.eval_ngrams import word_ngram_hashes
+from spark_jobs.distill import prompt_overlaps, verify_by_task
 
 STAGE = "distill"
-VERDICTS = "task_id string, sample_no long, passed boolean, error_class string, detail string, agreement_key string"
 
 
 @dataclass
@@ -67,23 +65,16 @@ def load_tasks(uri: str) -> tuple[list[Task], list[Reject]]:
 
 def eval_overlaps(lake: Lake, tasks: list[Task], min_ngrams: int) -> dict[str, str]:
     """task_id → "benchmark/item (k n-grams)" for tasks whose prompt shares n-grams with a benchmark."""
-    n = eval_ngram_length(lake)
-    prompts = lake.spark.createDataFrame([("task", t.task_id, t.prompt) for t in tasks], "benchmark string, item_id string, text string")
-    grams = word_ngram_hashes(prompts, n).select(F.col("item_id").alias("task_id"), "ngram_hash")
-    evals = lake.read("eval_hashes").select("benchmark", F.col("item_id").alias("eval_item"), "ngram_hash")
-    shared = (grams.join(evals, "ngram_hash").groupBy("task_id", "benchmark", "eval_item").agg(F.count("*").alias("ngrams"))
-              .where(F.col("ngrams") >= min_ngrams))
     out: dict[str, str] = {}
-    for r in shared.orderBy("task_id", F.desc("ngrams"), "eval_item").collect():
-        out.setdefault(r["task_id"], f"{r['benchmark']}/{r['eval_item']} ({r['ngrams']} n-grams)")
+    for task_id, benchmark, item, ngrams in prompt_overlaps(lake.spark, [(t.task_id, t.prompt) for t in tasks], lake.read("eval_hashes"),
+                                                            eval_ngram_length(lake), min_ngrams):
+        out.setdefault(task_id, f"{benchmark}/{item} ({ngrams} n-grams)")
     return out
 
 
-def verify_all(lake: Lake, tasks: dict[str, Task], samples: list[Sample], cfg: DistillConfig) -> dict[tuple[str, int], dict]:
-    """Every sample's verdict, computed in Spark: one group per task, candidates in the sandbox."""
-    rows = [(s.task_id, s.sample_no, s.text, tasks[s.task_id].model_dump_json()) for s in samples]
-    frame = lake.spark.createDataFrame(rows, "task_id string, sample_no long, text string, task string")
-    limits_json = cfg.limits.model_dump_json()
+def task_verifier(limits_json: str):
+    """What one Spark task does with one distillation task's samples: every candidate judged in
+    the sandbox (math by majority over the samples' answers, code by its tests)."""
 
     def verify(group: pd.DataFrame) -> pd.DataFrame:
         from schemas.sandbox import SandboxLimits
@@ -97,8 +88,14 @@ def verify_all(lake: Lake, tasks: dict[str, Task], samples: list[Sample], cfg: D
                              "passed": [v.passed for v in verdicts], "error_class": [v.error_class for v in verdicts],
                              "detail": [v.detail for v in verdicts], "agreement_key": [v.agreement_key for v in verdicts]})
 
-    verdicts = frame.repartition(max(1, lake.spark.sparkContext.defaultParallelism), "task_id").groupBy("task_id").applyInPandas(verify, VERDICTS)
-    return {(r["task_id"], r["sample_no"]): r.asDict() for r in verdicts.collect()}
+    return verify
+
+
+def verify_all(lake: Lake, tasks: dict[str, Task], samples: list[Sample], cfg: DistillConfig) -> dict[tuple[str, int], dict]:
+    """Every sample's verdict, keyed by (task_id, sample_no)."""
+    rows = [(s.task_id, s.sample_no, s.text, tasks[s.task_id].model_dump_json()) for s in samples]
+    verdicts = verify_by_task(lake.spark, rows, task_verifier(cfg.limits.model_dump_json()))
+    return {(r["task_id"], r["sample_no"]): r for r in verdicts}
 
 
 def decide(samples: list[Sample], verdicts: dict[tuple[str, int], dict], min_agreement: float) -> list[tuple[Sample, dict, float, str]]:
