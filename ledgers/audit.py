@@ -13,6 +13,7 @@ from ledgers.lake import Lake, WriteResult
 from ledgers.licenses import curated_conservation, excluded_in_curated
 from ledgers.splits import split_leaks, splits_conservation
 from schemas.operations import AuditFinding
+from schemas.tables import TABLES
 
 
 def audit_lake(lake: Lake, run_id: str | None = None) -> tuple[list[AuditFinding], WriteResult]:
@@ -34,6 +35,13 @@ def audit_lake(lake: Lake, run_id: str | None = None) -> tuple[list[AuditFinding
     for key, leaking in split_leaks(lake).items():
         findings.append((f"leaks:{key}", 0, leaking, f"{key} values with documents in more than one split"))
     findings.append(("licenses:excluded_in_curated", 0, excluded_in_curated(lake), "curated code files not allowed by the ledger"))
+    recorded = lake.lineage_versions()
+    for table in sorted(t for t in TABLES if t not in ("lineage", "lake_audits") and lake.exists(t)):
+        recovered = lake.recover_lineage(table, recorded=recorded.get(table, set()))
+        missing, stray = lake.lineage_gaps(table, recorded=recorded.get(table, set()) | {r.version for r in recovered})
+        findings.append((f"lineage:{table}", 0, len(missing) + len(stray),
+                         f"{len(recovered)} commits of writers that died before their lineage row recorded now; "
+                         f"{len(missing)} still without a row; lineage versions with no commit: {stray[:10]}"))
     rows = [AuditFinding(audit_id=audit_id, invariant=name, passed=expected == actual, expected=expected, actual=actual,
                          detail=detail, audited_at=now) for name, expected, actual, detail in findings]
     return rows, lake.write(lake.frame("lake_audits", rows), "lake_audits", mode="append", run_id=run_id)

@@ -8,11 +8,16 @@ Concurrent writers: each commit carries a unique token in its ``userMetadata``, 
 recorded is the one whose commit holds that token (never "the latest version", which another
 writer may own). A write that loses a conflict (Delta's optimistic concurrency) is redone on the
 new snapshot, a bounded number of times, and then fails naming the table.
+
+A writer killed between its Delta commit and its lineage row leaves a commit lineage lacks. The
+token also names the run and partition, so the next write of that table (or the audit) records the
+missing row from the table's history: after recovery no commit is without its lineage row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -39,6 +44,7 @@ CONFLICTS = ("DELTA_CONCURRENT", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANG
              "ConcurrentDeleteReadException", "ConcurrentDeleteDeleteException", "ConcurrentTransactionException",
              "MetadataChangedException", "ProtocolChangedException", "ConcurrentWriteException")
 _session_conf = threading.Lock()
+_lineage_known: dict[str, int] = {}  # table location -> newest version known to be in lineage (this process)
 
 
 class LakeError(RuntimeError):
@@ -59,6 +65,21 @@ class WriteResult:
 
     def metadata(self) -> dict[str, object]:
         return asdict(self)
+
+
+def commit_token(run_id: str | None, partition: str | None) -> str:
+    """The ``userMetadata`` of one commit: unique, and naming the run and partition it belongs to."""
+    return "irm:" + json.dumps({"commit": uuid.uuid4().hex, "run_id": run_id, "partition": partition}, separators=(",", ":"))
+
+
+def token_fields(user_metadata: str | None) -> dict | None:
+    """The run and partition a commit's token names; None for a commit not made through the lake."""
+    if not user_metadata or not user_metadata.startswith("irm:{"):
+        return None
+    try:
+        return json.loads(user_metadata[4:])
+    except ValueError:
+        return None
 
 
 def _rows_written(operation: str, metrics: dict[str, str]) -> int:
@@ -202,6 +223,56 @@ class Lake:
         how a write whose blocking checks failed is taken back from readers."""
         return self.operate(table, lambda t: t.restoreToVersion(version), run_id=run_id, partition=partition)
 
+    def lineage_versions(self) -> dict[str, set[int]]:
+        """Every table's versions lineage holds, in one read."""
+        out: dict[str, set[int]] = {}
+        for r in self.read(LINEAGE).select("table", "version").distinct().collect():
+            out.setdefault(r["table"], set()).add(int(r["version"]))
+        return out
+
+    def lineage_gaps(self, table: str, grace_seconds: float | None = None, recorded: set[int] | None = None) -> tuple[list, list[int]]:
+        """(history rows of commits made through the lake that lineage lacks and that are older than
+        the grace, lineage versions the table's history does not hold). Versions older than the
+        oldest history entry (log cleanup) cannot be checked and are left out."""
+        if table == LINEAGE or not self.exists(table):
+            return [], []
+        grace = self.settings.lineage_recovery_grace_seconds if grace_seconds is None else grace_seconds
+        history = DeltaTable.forPath(self.spark, self.path(table)).history().collect()
+        versions = {int(r["version"]) for r in history}
+        if recorded is None:
+            recorded = {int(r["version"]) for r in self.read(LINEAGE).where(F.col("table") == table).select("version").distinct().collect()}
+        now = time.time()
+        missing = sorted((r for r in history if int(r["version"]) not in recorded and token_fields(r["userMetadata"]) is not None
+                          and now - r["timestamp"].timestamp() >= grace), key=lambda r: r["version"])
+        stray = sorted(v for v in recorded - versions if v >= min(versions))
+        return missing, stray
+
+    def recover_lineage(self, table: str, grace_seconds: float | None = None, recorded: set[int] | None = None) -> list[WriteResult]:
+        """Record the lineage rows a killed writer left out, with the run and partition its token
+        names. Running it again records nothing."""
+        missing, _ = self.lineage_gaps(table, grace_seconds, recorded)
+        results = []
+        for row in missing:
+            fields = token_fields(row["userMetadata"]) or {}
+            result = WriteResult(table, int(row["version"]), str(row["operation"]),
+                                 _rows_written(str(row["operation"]), row["operationMetrics"] or {}))
+            log.warning("%s v%d was committed by run %s without its lineage row (the writer died); recording it now",
+                        table, result.version, fields.get("run_id"))
+            self._record_lineage(result, fields.get("run_id"), fields.get("partition"))
+            results.append(result)
+        return results
+
+    def _recover_before_writing(self, table: str) -> None:
+        """Once per table and process: if the newest commit is the lake's own and lineage lacks it,
+        a writer died in between; record what it left out before adding to it."""
+        head = DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
+        version, location = int(head["version"]), self.path(table)
+        if table == LINEAGE or _lineage_known.get(location, -1) >= version or token_fields(head["userMetadata"]) is None:
+            return
+        listed = self.read(LINEAGE).where((F.col("table") == table) & (F.col("version") == version)).limit(1).count()
+        if listed or self.recover_lineage(table):
+            _lineage_known[location] = version
+
     def committed(self, table: str, before: int, run_id: str | None = None) -> list[WriteResult]:
         """Record in lineage every commit after ``before`` made by table operations outside
         ``write``/``merge`` (SET TBLPROPERTIES, OPTIMIZE, VACUUM START/END)."""
@@ -230,8 +301,9 @@ class Lake:
         the commit that carries the token. Delta makes no commit for a write that changes nothing
         (say, an empty replaceWhere): that is reported as operation NONE, 0 rows, not in lineage."""
         retries, wait = self.settings.commit_retries, self.settings.commit_backoff_seconds
+        self._recover_before_writing(table)
         for attempt in range(retries + 1):
-            token = f"irm:{uuid.uuid4().hex}"
+            token = commit_token(run_id, partition)
             before = self._latest(table)
             try:
                 commit(token)
@@ -251,6 +323,7 @@ class Lake:
         result = WriteResult(table, int(last["version"]), str(last["operation"]), _rows_written(str(last["operation"]), last["operationMetrics"] or {}))
         if table != LINEAGE:
             self._record_lineage(result, run_id, partition)
+            _lineage_known[self.path(table)] = result.version
         log.info("wrote %s v%d (%s, %d rows)", table, result.version, result.operation, result.rows)
         return result
 

@@ -65,6 +65,9 @@ class LakeSettings(BaseModel):
     commit_retries: int = Field(
         4, ge=0, description="times a write that lost a Delta commit conflict to a concurrent writer is redone")
     commit_backoff_seconds: float = Field(0.5, ge=0, description="first wait before redoing a conflicted write; doubles each time")
+    lineage_recovery_grace_seconds: float = Field(
+        300, ge=0, description="a commit this old that lineage still lacks was left by a writer that died between its Delta commit "
+                               "and its lineage row, and is recorded by the next write or audit; younger ones may be a live writer's")
 
     @field_validator("root")
     @classmethod

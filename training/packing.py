@@ -71,7 +71,10 @@ class Packed:
 
 def pack_documents(documents: Sequence[np.ndarray], eod: int, seq_len: int) -> Packed:
     """Documents (token arrays, in a fixed order) → packed sequences with an EOD after each
-    document, and for each sequence the documents it holds."""
+    document, and for each sequence the documents it holds. A piece that is only an EOD (an
+    empty document, or a long one that ended exactly on a ``seq_len`` cut) goes first in its
+    sequence, so the padding (EODs too) stays unambiguous: it starts after the last EOD that
+    follows a document token."""
     with_eod = [np.append(np.asarray(d, dtype=np.int64), eod) for d in documents]
     pieces = [p for i, d in enumerate(with_eod) for p in document_pieces(i, len(d), seq_len)]
     full = [p for p in pieces if p.length == seq_len]
@@ -79,6 +82,7 @@ def pack_documents(documents: Sequence[np.ndarray], eod: int, seq_len: int) -> P
     sequences = [with_eod[p.document][p.start:p.start + p.length] for p in full]
     members = [[p.document] for p in full]
     for placed in best_fit_decreasing([p.length for p in rest], seq_len):
+        placed = sorted(placed, key=lambda i: rest[i].length > 1)  # a lone EOD never ends a sequence: it would read as padding
         sequences.append(np.concatenate([with_eod[rest[i].document][rest[i].start:rest[i].start + rest[i].length] for i in placed]))
         members.append([rest[i].document for i in placed])
     return Packed(sequences, members, {i for i, d in enumerate(with_eod) if len(d) > seq_len})

@@ -3,6 +3,7 @@ import random
 import numpy as np
 import pytest
 
+from training.packed_samples import content_length, pad_to
 from training.packing import best_fit_decreasing, concat_and_chunk, document_pieces, pack_documents, utilization
 
 
@@ -22,6 +23,14 @@ def test_best_fit_decreasing_places_every_item_once_within_capacity():
 def test_long_documents_are_cut_into_seq_len_pieces():
     assert [(p.start, p.length) for p in document_pieces(0, 25, 10)] == [(0, 10), (10, 10), (20, 5)]
     assert [(p.start, p.length) for p in document_pieces(0, 20, 10)] == [(0, 10), (10, 10)]
+
+
+def test_a_lone_eod_piece_never_ends_a_sequence_so_padding_reads_back_exactly():
+    rng = np.random.default_rng(5)
+    docs = [rng.integers(3, 500, size=int(n)) for n in rng.integers(2, 40, size=60)]
+    docs += [np.array([], dtype=np.int64)] * 3 + [rng.integers(3, 500, size=2 * 16)] * 4  # empty, and ending on a cut
+    packed = pack_documents(docs, eod=2, seq_len=16)
+    assert sum(content_length(pad_to(s, 16, 2), 2) for s in packed.sequences) == packed.tokens == sum(len(d) + 1 for d in docs)
 
 
 def test_packing_keeps_every_token_in_order_with_an_eod_after_each_document():
