@@ -101,6 +101,43 @@ def as_dicts(rows: list[DomainMetrics]) -> list[dict]:
     return [asdict(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Gate:
+    """One of the programme's tokenizer gates, judged on the metrics rows. ``hard`` gates are rules
+    (an inexact round-trip corrupts training text); the others are goals, reported as warnings."""
+
+    name: str
+    passed: bool
+    hard: bool
+    detail: str
+
+
+ROUND_TRIP_MIN = 0.9999
+UNKNOWN_MAX = 1e-4  # byte fallback makes every string encodable: "≈ 0"
+
+
+def gates(rows: list[DomainMetrics], ours_prefix: str = "irm", baseline_prefix: str = "llama") -> list[Gate]:
+    """Round-trip ≥ 99.99% and unknown ≈ 0 on every held-out domain (hard), and code compressed at
+    least as well as the baseline: tokens/line no more, bytes/token no less (a goal). A domain
+    nobody measured fails rather than passing by absence."""
+    ours = [r for r in rows if r.tokenizer.startswith(ours_prefix)]
+    base = {r.domain: r for r in rows if r.tokenizer.lower().startswith(baseline_prefix)}
+    out = [
+        Gate("round_trip", bool(ours) and all(r.round_trip >= ROUND_TRIP_MIN for r in ours), True,
+             "; ".join(f"{r.domain} {r.round_trip:.4%}" for r in ours) or "no held-out text was measured"),
+        Gate("unknown_rate", bool(ours) and all(r.unknown_rate <= UNKNOWN_MAX for r in ours), True,
+             "; ".join(f"{r.domain} {r.unknown_rate:.4%}" for r in ours) or "no held-out text was measured"),
+    ]
+    code = [r for r in ours if r.domain.startswith("code")]
+    ok = bool(code) and all(r.domain in base and r.tokens_per_line <= base[r.domain].tokens_per_line
+                            and r.bytes_per_token >= base[r.domain].bytes_per_token for r in code)
+    detail = "; ".join(f"{r.domain}: {r.tokens_per_line:.2f} tokens/line, {r.bytes_per_token:.2f} bytes/token vs baseline "
+                       + (f"{base[r.domain].tokens_per_line:.2f}, {base[r.domain].bytes_per_token:.2f}" if r.domain in base else "not measured")
+                       for r in code) or "no held-out code was measured"
+    out.append(Gate("code_compression_vs_baseline", ok, False, detail))
+    return out
+
+
 def measure_latest(lake: Lake, max_bytes_per_domain: int = 5_000_000) -> tuple[str, list[DomainMetrics]]:
     """The newest registered tokenizer's id and its metrics beside Llama-3 on held-out text."""
     latest = lake.read("tokenizers").orderBy(F.desc("created_at"), F.desc("tokenizer_id")).first()

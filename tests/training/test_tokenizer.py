@@ -6,7 +6,7 @@ import sentencepiece as spm
 from schemas.tables import CuratedDocument, DocumentClean
 from schemas.tokenizer import TokenizerConfig
 from training.tokenizer import train_tokenizer
-from training.tokenizer_metrics import compare, irm_codec, llama3_codec, measure_latest
+from training.tokenizer_metrics import DomainMetrics, compare, gates, irm_codec, llama3_codec, measure_latest
 from training.whitespace import decode, encode
 
 
@@ -55,3 +55,23 @@ def test_training_is_reproducible_content_addressed_and_round_trips(lake):
     tokenizer_id, latest_rows = measure_latest(lake)
     assert tokenizer_id == first.artifact.tokenizer_id
     assert {r.tokenizer for r in latest_rows} == {"irm Unigram 600", "Llama-3 128k (tiktoken)"}
+
+
+def _metrics(tokenizer: str, domain: str, bpt: float, tpl: float, round_trip: float = 1.0, unknown: float = 0.0) -> DomainMetrics:
+    return DomainMetrics(tokenizer, domain, 10, bpt, tpl, round_trip, unknown, 1.0)
+
+
+def test_each_tokenizer_gate_fails_on_what_it_guards():
+    good = [_metrics("irm Unigram 2000", "code", 3.0, 8.0), _metrics("Llama-3 128k (tiktoken)", "code", 2.9, 8.5),
+            _metrics("irm Unigram 2000", "text", 4.0, 9.0), _metrics("Llama-3 128k (tiktoken)", "text", 4.2, 8.0)]
+    assert {g.name: (g.passed, g.hard) for g in gates(good)} == {
+        "round_trip": (True, True), "unknown_rate": (True, True), "code_compression_vs_baseline": (True, False)}
+    lossy = [good[0], good[1], _metrics("irm Unigram 2000", "text", 4.0, 9.0, round_trip=0.9990)]
+    assert not next(g for g in gates(lossy) if g.name == "round_trip").passed
+    unknown = [_metrics("irm Unigram 2000", "code", 3.0, 8.0, unknown=0.002), good[1]]
+    assert not next(g for g in gates(unknown) if g.name == "unknown_rate").passed
+    longer_lines = [_metrics("irm Unigram 2000", "code", 3.0, 9.0), good[1]]
+    assert not next(g for g in gates(longer_lines) if g.name == "code_compression_vs_baseline").passed
+    no_baseline = [good[0]]
+    assert "not measured" in next(g for g in gates(no_baseline) if g.name == "code_compression_vs_baseline").detail
+    assert not any(g.passed for g in gates([]))  # nothing measured passes nothing
