@@ -46,12 +46,15 @@ def fresh(instance: DagsterInstance, graph, key: str) -> bool:
 
 
 def demo_eval_environment(settings: IrmSettings) -> None:
-    """Small evaluation settings for the daemon's runs (it reads ``IRM_*`` like every process), unless set."""
+    """Small evaluation and packing settings for the daemon's runs (it reads ``IRM_*`` like every process), unless set."""
     files = settings.evals.benchmark_files or write_demo_benchmarks(Path(settings.lake.uri) / "artifacts" / "evals" / "demo_files")
     for name, value in {"BENCHMARK_FILES": json.dumps({k: str(v) for k, v in files.items()}), "MAX_ITEMS": "2", "SAMPLES": "2",
                         "EXEC_GUIDED_SAMPLES": "2", "SELF_CONSISTENCY_K": "3", "MAX_TOKENS": "24",
                         "PROBE_LENGTHS": "[48, 96, 512000]", "PROBE_DEPTHS": "[0.0, 0.5, 1.0]"}.items():
         os.environ.setdefault(f"IRM_EVALS__{name}", value)
+    # the manifests automation packs: 2,048-token sequences, which the CPU trainer can take (production: 131,072)
+    os.environ.setdefault("IRM_TRAINING__PACK_SEQ_LEN", "2048")
+    os.environ.setdefault("IRM_TRAINING__PACK_MAX_SHARD_TOKENS", "262144")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from dagster import AssetCheckResult, DataVersion, AssetCheckSpec, AssetExecutio
 from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.upstream import consumed_id
-from assets.resources import LakeResource, SparkResource
+from assets.resources import LakeResource, SparkResource, TrainingResource
 from assets.splits import splits
 from assets.tokenizer import tokenizer
 from schemas.packing import PackConfig
@@ -16,15 +16,18 @@ from training.shards import mix_against_target, run_pack, verify_manifest
 
 
 class PackRunConfig(Config):
-    seq_len: int = 131_072
-    max_shard_tokens: int = 1 << 28
+    """Unset ``seq_len`` / ``max_shard_tokens`` take ``training.pack_seq_len`` / ``pack_max_shard_tokens``:
+    runs the automation launches carry no run config, so the deployment's settings shape them."""
+
+    seq_len: Optional[int] = None
+    max_shard_tokens: Optional[int] = None
     tokenizer_id: Optional[str] = None
     long_share: float = 0.0
     long_min_tokens: Optional[int] = None
 
-    def to_config(self) -> PackConfig:
-        return PackConfig(seq_len=self.seq_len, max_shard_tokens=self.max_shard_tokens, tokenizer_id=self.tokenizer_id,
-                          long_share=self.long_share, long_min_tokens=self.long_min_tokens)
+    def to_config(self, training: TrainingResource) -> PackConfig:
+        return PackConfig(seq_len=self.seq_len or training.pack_seq_len, max_shard_tokens=self.max_shard_tokens or training.pack_max_shard_tokens,
+                          tokenizer_id=self.tokenizer_id, long_share=self.long_share, long_min_tokens=self.long_min_tokens)
 
 
 @asset(
@@ -38,9 +41,10 @@ class PackRunConfig(Config):
     ],
     description="Tokenized, best-fit-decreasing packed Megatron shards (.bin/.idx) and their manifest (id = hash of its rows).",
 )
-def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+def manifests(context: AssetExecutionContext, config: PackRunConfig, spark: SparkResource, lake: LakeResource,
+              training: TrainingResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
-    cfg = config.to_config().model_copy(update={"tokenizer_id": consumed_id(context, "tokenizer", "tokenizer_id", config.tokenizer_id)})
+    cfg = config.to_config(training).model_copy(update={"tokenizer_id": consumed_id(context, "tokenizer", "tokenizer_id", config.tokenizer_id)})
     report = run_pack(the_lake, cfg, run_id=context.run_id)
     problems = verify_manifest(the_lake, report.manifest_id)
     return audited(context, the_lake, [report.write], MaterializeResult(

@@ -124,6 +124,8 @@ class TrainingResource(ConfigurableResource):
     slurm_container_mounts: list[str] = Field(default_factory=list)
     serving_gpu_executor: str = "none"
     trtllm_container_image: str = ""
+    pack_seq_len: int = 131_072
+    pack_max_shard_tokens: int = 1 << 28
 
     @classmethod
     def from_settings(cls, t: TrainingSettings, serving: ServingSettings | None = None) -> "TrainingResource":
@@ -132,7 +134,8 @@ class TrainingResource(ConfigurableResource):
         return cls(serving_gpu_executor=serving.gpu_executor, trtllm_container_image=serving.trtllm_container_image, executor=t.executor, checkpoints_root=t.checkpoints_root, nemo_run_home=t.nemo_run_home,
                    slurm_account=s.account, slurm_partition=s.partition, slurm_host=s.host, slurm_user=s.user,
                    slurm_job_dir=s.job_dir, slurm_nodes=s.nodes, slurm_gpus_per_node=s.gpus_per_node, slurm_time=s.time,
-                   slurm_container_image=s.container_image, slurm_container_mounts=s.container_mounts)
+                   slurm_container_image=s.container_image, slurm_container_mounts=s.container_mounts,
+                   pack_seq_len=t.pack_seq_len, pack_max_shard_tokens=t.pack_max_shard_tokens)
 
     def settings(self, lake: LakeResource) -> IrmSettings:
         slurm = SlurmSettings(account=self.slurm_account, partition=self.slurm_partition, host=self.slurm_host, user=self.slurm_user,
@@ -140,7 +143,8 @@ class TrainingResource(ConfigurableResource):
                               time=self.slurm_time, container_image=self.slurm_container_image,
                               container_mounts=self.slurm_container_mounts)
         training = TrainingSettings(executor=self.executor, checkpoints_root=self.checkpoints_root,
-                                    nemo_run_home=self.nemo_run_home, slurm=slurm)
+                                    nemo_run_home=self.nemo_run_home, slurm=slurm, pack_seq_len=self.pack_seq_len,
+                                    pack_max_shard_tokens=self.pack_max_shard_tokens)
         serving = ServingSettings(gpu_executor=self.serving_gpu_executor, trtllm_container_image=self.trtllm_container_image)
         return IrmSettings(lake=lake.lake_settings(), landing=lake.landing_settings(), training=training, serving=serving)
 

@@ -262,10 +262,9 @@ class Lake:
             results.append(result)
         return results
 
-    def _recover_before_writing(self, table: str) -> None:
-        """Once per table and process: if the newest commit is the lake's own and lineage lacks it,
-        a writer died in between; record what it left out before adding to it."""
-        head = DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
+    def _recover_before_writing(self, table: str, head) -> None:
+        """Once per table and process: if the newest commit (``head``) is the lake's own and lineage
+        lacks it, a writer died in between; record what it left out before adding to it."""
         version, location = int(head["version"]), self.path(table)
         if table == LINEAGE or _lineage_known.get(location, -1) >= version or token_fields(head["userMetadata"]) is None:
             return
@@ -301,10 +300,12 @@ class Lake:
         the commit that carries the token. Delta makes no commit for a write that changes nothing
         (say, an empty replaceWhere): that is reported as operation NONE, 0 rows, not in lineage."""
         retries, wait = self.settings.commit_retries, self.settings.commit_backoff_seconds
-        self._recover_before_writing(table)
         for attempt in range(retries + 1):
             token = commit_token(run_id, partition)
-            before = self._latest(table)
+            head = self._head(table)
+            before = int(head["version"])
+            if attempt == 0:
+                self._recover_before_writing(table, head)
             try:
                 commit(token)
                 break
@@ -339,8 +340,11 @@ class Lake:
         mine = [r for r in target.history(int(latest["version"]) - before).collect() if r["userMetadata"] == token]
         return mine[0] if mine else None
 
+    def _head(self, table: str):
+        return DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
+
     def _latest(self, table: str) -> int:
-        return int(DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]["version"])
+        return int(self._head(table)["version"])
 
     def _record_lineage(self, result: WriteResult, run_id: str | None, partition: str | None) -> None:
         entry = LineageEntry(

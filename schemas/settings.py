@@ -126,6 +126,9 @@ class TrainingSettings(BaseModel):
     checkpoints_root: str = Field("", description="where runs write checkpoints; empty = <lake>/artifacts/checkpoints")
     nemo_run_home: str = Field("", description="NeMo-Run's experiment folder; empty = <lake>/artifacts/nemo_run")
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
+    pack_seq_len: int = Field(131_072, ge=8, description="tokens per packed sequence of the manifests automation builds (stage A's "
+                                                         "context); a run config's seq_len overrides it")
+    pack_max_shard_tokens: int = Field(1 << 28, ge=8, description="upper bound of one shard's tokens for those manifests")
 
     @model_validator(mode="after")
     def _slurm_complete(self) -> "TrainingSettings":

@@ -106,3 +106,14 @@ def test_the_instance_queues_runs_and_admits_one_lake_writer_at_a_time(tmp_path,
     assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
     limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": LAKE_WRITER_TAG, "limit": 1} in [dict(limit) for limit in limits]
+
+
+def test_manifests_the_automation_builds_take_their_shape_from_the_settings():
+    from assets.packing import PackRunConfig
+    from assets.resources import TrainingResource
+    from schemas.settings import TrainingSettings
+
+    training = TrainingResource.from_settings(TrainingSettings(pack_seq_len=2048, pack_max_shard_tokens=262_144))
+    assert (PackRunConfig().to_config(training).seq_len, PackRunConfig().to_config(training).max_shard_tokens) == (2048, 262_144)
+    assert PackRunConfig(seq_len=64, max_shard_tokens=4096).to_config(training).seq_len == 64  # a run config still overrides
+    assert PackRunConfig().to_config(TrainingResource.from_settings(TrainingSettings())).seq_len == 131_072  # production: stage A
