@@ -12,7 +12,8 @@ Bounds (every byte a run can create): the workspace tmpfs quota (bytes and files
 together), memory by cgroup including page cache and tmpfs pages, processes, CPU time, file
 size, open files, wall clock and output size (read incrementally; the run is killed at the
 cap). The run is PID 1 of its namespace, where the kernel ignores a default-action SIGXCPU, so the
-CPU limit is enforced by the SIGKILL at the hard limit and recognised from the CPU time spent. :func:`serving.confinement.capabilities` says which of them this machine enforces.
+CPU limit is enforced by the SIGKILL at the hard limit and recognised from the CPU time spent
+(nine tenths of the limit or more: the reaped rusage is a little behind the kernel's own count). :func:`serving.confinement.capabilities` says which of them this machine enforces.
 
 Every run ends with one outcome: ok, error (non-zero exit), timeout, memory, output-limit or
 killed (a signal not explained by a limit), with the evidence kept in the result.
@@ -37,7 +38,7 @@ from serving.seccomp import filter_program
 
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-CPU_TICK = 0.05
+CPU_SPENT_SHARE = 0.9  # rusage can trail the scheduler's count that RLIMIT_CPU enforces by a tenth of a second under load
 SHARED_NPROC = 4096  # with pids.max per run, the per-user rlimit only guards the host
 
 
@@ -180,7 +181,7 @@ def run(argv: list[str], workspace: Workspace, limits: SandboxLimits, stdin: byt
         cgroup.close()
     stdout = bytes(out[proc.stdout][:limits.output_bytes]).decode("utf-8", errors="replace")
     stderr = bytes(out[proc.stderr][:limits.output_bytes]).decode("utf-8", errors="replace")
-    outcome, sig = _outcome(code, timed_out, flooded, oom, stderr, cpu >= limits.cpu_seconds - CPU_TICK)
+    outcome, sig = _outcome(code, timed_out, flooded, oom, stderr, cpu >= limits.cpu_seconds * CPU_SPENT_SHARE)
     return SandboxResult(outcome, code, sig, stdout, stderr, round(time.monotonic() - started, 3), round(cpu, 3))
 
 

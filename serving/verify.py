@@ -88,6 +88,9 @@ def verify_code(task: Task, answer_text: str, limits: SandboxLimits) -> Verdict:
         for k, verdict in enumerate(judged.verdicts):
             if not verdict["passed"]:
                 detail = f"test {k} ({task.tests[k][:100]}): {verdict.get('error')}: {verdict.get('detail', '')}"
+                if verdict.get("error") == "CandidateGone":
+                    gone = judged.candidate
+                    detail += f" | candidate {gone.outcome} ({gone.signal or gone.exit_code}, {gone.cpu_seconds:.2f} s CPU, {gone.wall_seconds:.2f} s wall)"
                 if judged.candidate.stderr:
                     detail += f" | stderr: {judged.candidate.stderr[-300:]}"
                 return Verdict(False, _class_of(verdict, judged.candidate), scrub(detail)[-500:], "failed")

@@ -23,6 +23,7 @@ from serving.harness.plan import TestPlan, plan_tests
 from serving.sandbox import SandboxResult, run, write_files
 
 HERE = Path(__file__).parent
+STOP_GRACE_SECONDS = 3.0
 PYTHON = ["/usr/bin/python3", "-I", "-B", "-X", "int_max_str_digits=100000"]
 
 
@@ -41,8 +42,10 @@ def _script(name: str) -> str:
 def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict[str, str] | None = None) -> JudgedRun:
     """Per-test verdicts (``passed``, ``error``: an exception name, ``detail``) from the judge."""
     plan = plan_tests(tests)
+    # The judge mostly waits on the candidate, and it ends when the candidate's pipe closes: its wall
+    # clock is generous so that a candidate started late on a loaded host is not outlived by it.
     judge_limits = limits.model_copy(update={"memory_mb": max(256, limits.memory_mb // 2), "cpu_seconds": max(5, limits.cpu_seconds),
-                                             "wall_seconds": limits.wall_seconds + 2.0})
+                                             "wall_seconds": 2 * limits.wall_seconds + 5.0})
     candidate_ws = open_workspace(limits.disk_bytes, limits.max_files)
     judge_ws = open_workspace(judge_limits.disk_bytes, judge_limits.max_files)
     requests_in, requests_out = os.pipe()  # judge → candidate
@@ -74,6 +77,10 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
         judge = run([*PYTHON, "irm_judge.py", str(requests_out), str(replies_in)], judge_ws, judge_limits,
                     pass_fds=(requests_out, replies_in))
     finally:
+        # The candidate ends by itself once the judge's pipe closes; it is killed only if it does
+        # not, so that its sandbox can reap it and report what ended it (a kill before that loses
+        # the CPU time that says "timeout").
+        thread.join(timeout=STOP_GRACE_SECONDS)
         stop.set()
         thread.join()
         candidate_ws.close()
@@ -86,6 +93,11 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
             verdicts = json.loads(judge.stdout.strip().splitlines()[-1])["verdicts"]
         except (ValueError, KeyError, IndexError):
             verdicts = []
+    candidate_result = results["candidate"]
     if len(verdicts) != len(plan.tests):
-        verdicts = [{"passed": False, "error": "JudgeFailed", "detail": f"judge {judge.outcome}: {judge.stderr[-300:]}"}] * len(plan.tests)
-    return JudgedRun(plan, verdicts, results["candidate"], judge)
+        if candidate_result.outcome in ("timeout", "memory"):
+            failed = {"passed": False, "error": "CandidateGone", "detail": f"the candidate's process ended: {candidate_result.outcome}"}
+        else:
+            failed = {"passed": False, "error": "JudgeFailed", "detail": f"judge {judge.outcome}: {judge.stderr[-300:]}"}
+        verdicts = [failed] * len(plan.tests)
+    return JudgedRun(plan, verdicts, candidate_result, judge)

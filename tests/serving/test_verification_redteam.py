@@ -122,3 +122,9 @@ def test_tests_may_use_standard_modules_loops_and_judge_side_variables():
         "xs = [area(r) for r in (1, 2)]\nassert sorted(xs, reverse=True)[0] > 12"])
     assert verify_code(task, "```python\nimport math\ndef area(r):\n    return math.pi * r ** 2\n```", LIMITS).passed
     assert not verify_code(task, "```python\ndef area(r):\n    return 3 * r ** 2\n```", LIMITS).passed
+
+
+@pytest.mark.parametrize("body", ["while True:\n        pass", "import time\n    time.sleep(600)"])
+def test_a_candidate_that_never_returns_is_classed_as_a_timeout(body):
+    verdict = verify_code(ADD, f"```python\ndef add(a, b):\n    {body}\n```", LIMITS)
+    assert not verdict.passed and verdict.error_class == "timeout", verdict
