@@ -39,10 +39,14 @@ STAGE_TIMEOUT_S = float(os.environ.get("IRM_DEMO_STAGE_TIMEOUT_S", "1200"))
 AUTOMATED_CHAIN = ["documents_clean", "dedup", "license_ledger", "curated_documents", "decontaminated_documents", "splits", "manifests"]
 
 
+def parents(graph, key: str) -> list[str]:
+    return [p.to_user_string() for p in graph.get(AssetKey(key)).parent_keys]
+
+
 def fresh(instance: DagsterInstance, graph, key: str) -> bool:
     """``key`` and every automated stage above it were materialized after their own upstream."""
-    parents = [p.to_user_string() for p in graph.get(AssetKey(key)).parent_keys]
-    return caught_up(instance, key, parents) and all(fresh(instance, graph, p) for p in parents if p in AUTOMATED_CHAIN)
+    above = parents(graph, key)
+    return caught_up(instance, key, above) and all(fresh(instance, graph, p) for p in above if p in AUTOMATED_CHAIN)
 
 
 def demo_eval_environment(settings: IrmSettings) -> None:
@@ -113,7 +117,7 @@ def main() -> None:
              and caught_up(instance, "latency_sweep", ["checkpoint"]))
         wait("automation: every checkpoint evaluated (benchmarks, probes) and the scorecard and report rebuilt",
              lambda: folders <= set(instance.get_materialized_partitions(AssetKey("checkpoint_evals_suite")))
-             and caught_up(instance, "scorecard", ["checkpoint_evals_suite"]) and caught_up(instance, "report", ["scorecard"]))
+             and caught_up(instance, "scorecard", parents(graph, "scorecard")) and caught_up(instance, "report", ["scorecard"]))
     console.print(f"[bold]flow settled[/] in {time.monotonic() - started:.0f}s; requested by the demo: {', '.join(requested) or 'nothing (all up to date)'}")
 
     metrics = instance.get_latest_materialization_event(AssetKey("tokenizer_metrics"))

@@ -8,6 +8,7 @@ from the kernel's environment (``IRM_*``), exactly as for any other process.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -41,9 +42,12 @@ def write_notebook(settings: IrmSettings, path: Path, timeout_s: int = 600) -> P
     from ledgers.report import SECTION_ORDER
 
     notebook = build_notebook(settings, list(SECTION_ORDER))
-    kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(path.parent / "kernel"))
-    NotebookClient(notebook, km=kernel, timeout=timeout_s, kernel_name="python3",
-                   resources={"metadata": {"path": str(Path.cwd())}}).execute()
+    # the kernel talks over Unix sockets (no port is opened), in a private folder with a short path:
+    # a socket path longer than 107 bytes cannot be bound, and a lake's report folder can be deep
+    with tempfile.TemporaryDirectory(prefix="irm-kernel-") as sockets:
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
+        NotebookClient(notebook, km=kernel, timeout=timeout_s, kernel_name="python3",
+                       resources={"metadata": {"path": str(Path.cwd())}}).execute()
     for cell in notebook.cells:
         cell.get("metadata", {}).pop("execution", None)
     nbformat.write(notebook, str(path))

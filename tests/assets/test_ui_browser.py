@@ -1,11 +1,13 @@
 """The Dagster UI as a person uses it: Debian's chromium, driven by Playwright, against a real
-``dagster-webserver`` on 127.0.0.1 with a temporary instance. Screenshots land in
-``tests/artifacts/ui/`` (ignored by git) so a failing run can be looked at."""
+``dagster dev`` (webserver and daemon, as ``make ui`` runs them) on 127.0.0.1 with a temporary
+instance. Screenshots land in ``tests/artifacts/ui/`` (ignored by git) so a failing run can be
+looked at."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -38,38 +40,53 @@ def _chromium() -> str:
 
 @pytest.fixture
 def webserver(settings, lake, tmp_path):
-    """dagster-webserver over this repository's code location, on a fresh sqlite instance and lake."""
+    """What ``make ui`` runs (``dagster dev``: the webserver and its daemon, which dequeues launched
+    runs) over this repository's workspace, on a fresh instance with the project's dagster.yaml and
+    a fresh lake; schedules off, so only what the test launches runs."""
     lake.write(lake.frame("rejects", [Reject(source="ui", uri="landing/a.jsonl#L3", stage="ingest", reason="malformed-json")]), "rejects")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(f"telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-                                       f"storage:\n  sqlite:\n    base_dir: {home}\n")
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT),
-           "IRM_LAKE__ROOT": settings.lake.root, "IRM_LANDING__ROOT": settings.landing.root}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT), "IRM_LAKE__ROOT": settings.lake.root,
+           "IRM_LANDING__ROOT": settings.landing.root, "IRM_OPERATIONS__SCHEDULES_RUNNING": "false",
+           "IRM_SPARK__SHUFFLE_PARTITIONS": "2", "IRM_SPARK__DRIVER_MEMORY": "1g"}
     log = open(tmp_path / "webserver.log", "wb")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p", str(port),
-                             "-m", "assets.definitions", "-a", "defs"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-h", "127.0.0.1", "-p", str(port),
+                             "-w", str(ROOT / "workspace.yaml")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url + "/server_info", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"dagster-webserver did not come up: {(tmp_path / 'webserver.log').read_text()[-3000:]}")
-            time.sleep(1)
-    yield url, settings
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp_path / "webserver.log", SHOTS / "webserver.log")
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        while True:
+            try:
+                urllib.request.urlopen(url + "/server_info", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"dagster dev did not come up: {(tmp_path / 'webserver.log').read_text()[-3000:]}")
+                time.sleep(1)
+        yield url, settings
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        log.close()
+        shutil.copy(tmp_path / "webserver.log", SHOTS / "webserver.log")
+        _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """``dagster dev`` and everything it started (webserver, daemon, code servers, runs)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 @pytest.fixture
@@ -85,7 +102,6 @@ def page():
         browser.close()
 
 
-@pytest.mark.quarantine(reason="catalog, asset pages and the launch confirm now pass; the launched report run is not seen reaching Success within 10 min")
 def test_the_ui_shows_the_asset_graph_and_a_clicked_materialization_succeeds_with_its_metadata(webserver, page):
     try:
         _walk_through_the_ui(*webserver, page)

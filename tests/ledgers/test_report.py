@@ -32,13 +32,14 @@ def test_the_report_is_built_from_the_lake_says_what_is_missing_and_is_content_a
     assert write_report(settings, tmp_path / "c", notebook=False).report_id != first.report_id
 
 
-def test_credentials_in_settings_never_reach_the_report_or_its_notebook(settings, lake, tmp_path):
+def test_credentials_in_settings_never_reach_the_report_or_its_notebook_executed_in_a_deep_folder(settings, lake, tmp_path):
     _seed(lake)
     secret = "AKIA-canary-9f3b2c"
     leaky = IrmSettings(spark=SparkSettings(**{**settings.spark.model_dump(), "conf": {"spark.hadoop.fs.s3a.secret.key": secret}}),
                         lake=settings.lake.model_copy(update={"storage_options": {"AWS_SECRET_ACCESS_KEY": secret}}),
                         landing=settings.landing)
-    result = write_report(leaky, tmp_path, notebook=True)
+    deep = tmp_path / "a-report-folder-nested-deeper-than-a-unix-socket-path-may-be" / "reports" / "0123456789abcdef"
+    result = write_report(leaky, deep, notebook=True)
     assert secret not in result.html_path.read_text()
     notebook_text = result.notebook_path.read_text()
     assert secret not in notebook_text
