@@ -93,11 +93,6 @@ def judge_python(code: str, tests: list[str], limits: SandboxLimits, files: dict
             verdicts = json.loads(judge.stdout.strip().splitlines()[-1])["verdicts"]
         except (ValueError, KeyError, IndexError):
             verdicts = []
-    candidate_result = results["candidate"]
     if len(verdicts) != len(plan.tests):
-        if candidate_result.outcome in ("timeout", "memory"):
-            failed = {"passed": False, "error": "CandidateGone", "detail": f"the candidate's process ended: {candidate_result.outcome}"}
-        else:
-            failed = {"passed": False, "error": "JudgeFailed", "detail": f"judge {judge.outcome}: {judge.stderr[-300:]}"}
-        verdicts = [failed] * len(plan.tests)
-    return JudgedRun(plan, verdicts, candidate_result, judge)
+        verdicts = [{"passed": False, "error": "JudgeFailed", "detail": f"judge {judge.outcome}: {judge.stderr[-300:]}"}] * len(plan.tests)
+    return JudgedRun(plan, verdicts, results["candidate"], judge)
