@@ -17,9 +17,12 @@ class TokenizerRunConfig(Config):
     vocab_size: int = 150_000
     sample_bytes: int = 200_000_000
     seed: int = 17
+    num_threads: int = 2
+    held_out_sources: list[str] = []
 
     def to_config(self) -> TokenizerConfig:
-        return TokenizerConfig(vocab_size=self.vocab_size, sample_bytes=self.sample_bytes, seed=self.seed)
+        return TokenizerConfig(vocab_size=self.vocab_size, sample_bytes=self.sample_bytes, seed=self.seed,
+                               num_threads=self.num_threads, held_out_sources=self.held_out_sources)
 
 
 @asset(deps=[curated_documents], group_name="tokenizer", kinds={"spark", "sentencepiece"},
@@ -52,13 +55,15 @@ AB_PLAN = """| A/B | arm A | arm B | measure | expectation |
        ],
        description="Bytes/token, tokens/line, round-trip, unknown rate and speed on held-out curated text, beside Llama-3 128k.")
 def tokenizer_metrics(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
-    tokenizer_id, rows = measure_latest(lake.lake(spark))
+    measured = measure_latest(lake.lake(spark))
+    rows = measured.rows
     return MaterializeResult(metadata={
-        "tokenizer_id": tokenizer_id, "metrics": MetadataValue.md(markdown(rows)),
+        "tokenizer_id": measured.tokenizer_id, "metrics": MetadataValue.md(markdown(rows)),
+        "vocabulary": MetadataValue.md(measured.vocabulary.markdown()),
         "gates": "bytes/token is compression (higher is better), so the seed's 'bytes/token ≤ 1.2 on code' is read as "
                  "'code bytes/token at least the baseline's': see the code_compression_vs_baseline check",
         "ab_plan": MetadataValue.md(AB_PLAN),
-        "held_out_domains": MetadataValue.json(sorted({r.domain for r in rows})),
+        "held_out_buckets": MetadataValue.json(sorted({r.domain for r in rows})),
     }, check_results=[
         AssetCheckResult(check_name=g.name, passed=g.passed, metadata={"measured": g.detail},
                          severity=AssetCheckSeverity.ERROR if g.hard else AssetCheckSeverity.WARN)

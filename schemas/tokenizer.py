@@ -20,6 +20,12 @@ class TokenizerConfig(BaseModel):
     character_coverage: float = Field(0.9999, gt=0, le=1)
     max_piece_length: int = Field(16, ge=1)
     chunk_bytes: int = Field(8192, ge=256, description="training sentences are cut at <nl> boundaries to this size")
+    num_threads: int = Field(2, ge=1, description="SentencePiece trainer threads: the same count gives the same model "
+                                                  "byte for byte, another count a slightly different one, so it is "
+                                                  "part of the recorded config")
+    held_out_sources: list[str] = Field(default_factory=list,
+                                        description="corpus sources (drop names: a whole repository or package) never "
+                                                    "sampled; tokenizer_metrics measures on them when given")
 
     @model_validator(mode="after")
     def _mix_sums_to_one(self) -> "TokenizerConfig":

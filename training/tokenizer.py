@@ -34,10 +34,10 @@ class TokenizerError(RuntimeError):
 
 def training_sample(lake: Lake, cfg: TokenizerConfig) -> DataFrame:
     """(doc_id, domain, text, bytes) of the sample: per domain, documents in seeded hash order
-    until that domain's share of ``sample_bytes``."""
+    until that domain's share of ``sample_bytes``; the held-out sources never enter it."""
     docs = (lake.read("curated_documents").select("doc_id", "domain")
-            .join(lake.read("documents_clean").select("doc_id", "text", "bytes"), "doc_id")
-            .where(F.col("domain").isin(list(cfg.mix))))
+            .join(lake.read("documents_clean").select("doc_id", "source", "text", "bytes"), "doc_id")
+            .where(F.col("domain").isin(list(cfg.mix)) & ~F.col("source").isin(cfg.held_out_sources)).drop("source"))
     order = Window.partitionBy("domain").orderBy(F.sha2(F.concat(F.lit(str(cfg.seed)), F.col("doc_id")), 256))
     budget = F.create_map(*[x for d, share in cfg.mix.items() for x in (F.lit(d), F.lit(int(share * cfg.sample_bytes)))])
     return (docs.withColumn("_cum", F.sum("bytes").over(order.rowsBetween(Window.unboundedPreceding, Window.currentRow)))
@@ -78,7 +78,7 @@ def train_sentencepiece(texts: list[str], cfg: TokenizerConfig) -> bytes:
         max_sentence_length=cfg.chunk_bytes * 4,
         allow_whitespace_only_pieces=True,
         hard_vocab_limit=False,
-        num_threads=1,
+        num_threads=cfg.num_threads,
         minloglevel=2,
     )
     return model.getvalue()

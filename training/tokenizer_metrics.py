@@ -1,8 +1,10 @@
 """Tokenizer metrics on held-out curated text, side by side with the Llama-3 128k baseline.
 
 The baseline's ``tokenizer.model`` ships inside the ``llama-models`` package and loads through
-tiktoken from that file: nothing is downloaded. Held-out = curated documents that were not in
-the tokenizer's training sample (the leak-sealed splits of issue 6 will replace this).
+tiktoken from that file: nothing is downloaded. Held-out = the curated documents of the
+configured held-out sources (whole repositories or packages the sample never saw), or, when none
+are configured, the curated documents outside the training sample. Rows are per bucket
+(``code/python``, ``code/go``, ``math/en`` ...), so each programming language is measured on its own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from pyspark.sql import functions as F
 
 from ledgers.lake import Lake
 from schemas.tokenizer import TokenizerConfig
+from training.code_functions import functions
 from training.tokenizer import training_sample
+from training.tokenizer_vocab import VocabularyReport
+from training.tokenizer_vocab import report as vocab_report
 from training.whitespace import decode, encode
 
 
@@ -32,6 +37,8 @@ class DomainMetrics:
     round_trip: float
     unknown_rate: float
     mb_per_s: float
+    functions: int = 0
+    tokens_per_function: float | None = None
 
 
 @dataclass
@@ -64,25 +71,30 @@ def measure(codec: Codec, domain: str, texts: list[str]) -> DomainMetrics:
     lines = sum(t.count("\n") + 1 for t in texts)
     exact = sum(codec.decode(ids) == t for ids, t in zip(encoded, texts))
     unknown = sum(ids.count(codec.unknown_id) for ids in encoded) if codec.unknown_id is not None else 0
+    bodies = [f for t in texts for f in functions(t, domain.split("/", 1)[1])] if domain.startswith("code/") else []
+    per_function = sum(len(codec.encode(f)) for f in bodies) / len(bodies) if bodies else None
     return DomainMetrics(codec.name, domain, len(texts), total_bytes / max(tokens, 1), tokens / max(lines, 1),
-                         exact / max(len(texts), 1), unknown / max(tokens, 1), total_bytes / 1e6 / max(seconds, 1e-9))
+                         exact / max(len(texts), 1), unknown / max(tokens, 1), total_bytes / 1e6 / max(seconds, 1e-9),
+                         len(bodies), per_function)
 
 
-def held_out(lake: Lake, cfg: TokenizerConfig, max_bytes_per_domain: int) -> dict[str, list[str]]:
-    """Held-out texts per domain, in doc_id order, until ``max_bytes_per_domain``: the byte budget
+def held_out(lake: Lake, cfg: TokenizerConfig, max_bytes_per_bucket: int) -> dict[str, list[str]]:
+    """Held-out texts per bucket, in doc_id order, until ``max_bytes_per_bucket``: the byte budget
     is a running sum on the executors, so the driver receives only the texts it measures."""
-    sample = training_sample(lake, cfg).select("doc_id")
-    before = Window.partitionBy("domain").orderBy("doc_id").rowsBetween(Window.unboundedPreceding, -1)
-    rest = (lake.read("curated_documents").select("doc_id", "domain").join(sample, "doc_id", "left_anti")
-            .join(lake.read("documents_clean").select("doc_id", "bytes"), "doc_id")
-            .where(F.col("domain").isin(list(cfg.mix)))
-            .withColumn("used", F.coalesce(F.sum("bytes").over(before), F.lit(0)))
-            .where(F.col("used") < max_bytes_per_domain).select("doc_id", "domain")
+    clean = lake.read("documents_clean").select("doc_id", "source", "bytes")
+    docs = lake.read("curated_documents").select("doc_id", "domain", "bucket").join(clean, "doc_id").where(F.col("domain").isin(list(cfg.mix)))
+    if cfg.held_out_sources:
+        rest = docs.where(F.col("source").isin(cfg.held_out_sources))
+    else:
+        rest = docs.join(training_sample(lake, cfg).select("doc_id"), "doc_id", "left_anti")
+    before = Window.partitionBy("bucket").orderBy("doc_id").rowsBetween(Window.unboundedPreceding, -1)
+    rows = (rest.withColumn("used", F.coalesce(F.sum("bytes").over(before), F.lit(0)))
+            .where(F.col("used") < max_bytes_per_bucket).select("doc_id", "bucket")
             .join(lake.read("documents_clean").select("doc_id", "text"), "doc_id")
-            .orderBy("domain", "doc_id").collect())
+            .orderBy("bucket", "doc_id").collect())
     out: dict[str, list[str]] = {}
-    for r in rest:
-        out.setdefault(r["domain"], []).append(r["text"])
+    for r in rows:
+        out.setdefault(r["bucket"], []).append(r["text"])
     return out
 
 
@@ -91,10 +103,12 @@ def compare(codecs: list[Codec], texts: dict[str, list[str]]) -> list[DomainMetr
 
 
 def markdown(rows: list[DomainMetrics]) -> str:
-    head = "| tokenizer | domain | docs | bytes/token | tokens/line | round-trip | unknown | MB/s |\n|---|---|---|---|---|---|---|---|\n"
+    head = ("| tokenizer | bucket | docs | bytes/token | tokens/line | tokens/function (functions) | round-trip | unknown | MB/s |\n"
+            "|---|---|---|---|---|---|---|---|---|\n")
     return head + "\n".join(
         f"| {r.tokenizer} | {r.domain} | {r.documents} | {r.bytes_per_token:.2f} | {r.tokens_per_line:.2f} | "
-        f"{r.round_trip:.4%} | {r.unknown_rate:.4%} | {r.mb_per_s:.2f} |" for r in rows)
+        + (f"{r.tokens_per_function:.1f} ({r.functions})" if r.tokens_per_function is not None else "–")
+        + f" | {r.round_trip:.4%} | {r.unknown_rate:.4%} | {r.mb_per_s:.2f} |" for r in rows)
 
 
 def as_dicts(rows: list[DomainMetrics]) -> list[dict]:
@@ -138,11 +152,20 @@ def gates(rows: list[DomainMetrics], ours_prefix: str = "irm", baseline_prefix: 
     return out
 
 
-def measure_latest(lake: Lake, max_bytes_per_domain: int = 5_000_000) -> tuple[str, list[DomainMetrics]]:
-    """The newest registered tokenizer's id and its metrics beside Llama-3 on held-out text."""
+@dataclass
+class Measurement:
+    tokenizer_id: str
+    rows: list[DomainMetrics]
+    vocabulary: VocabularyReport
+
+
+def measure_latest(lake: Lake, max_bytes_per_bucket: int = 5_000_000) -> Measurement:
+    """The newest registered tokenizer beside Llama-3 on held-out text, and what its vocabulary holds."""
     latest = lake.read("tokenizers").orderBy(F.desc("created_at"), F.desc("tokenizer_id")).first()
     if latest is None:
         raise ValueError("the tokenizers table is empty; materialize the tokenizer asset first")
     cfg = TokenizerConfig.model_validate_json(latest["config_json"])
     codecs = [irm_codec(latest["uri"], f"irm Unigram {latest['vocab_size']}"), llama3_codec()]
-    return latest["tokenizer_id"], compare(codecs, held_out(lake, cfg, max_bytes_per_domain))
+    texts = held_out(lake, cfg, max_bytes_per_bucket)
+    vocabulary = vocab_report(latest["uri"], cfg.specials + cfg.protected_pieces, [t for bucket in texts.values() for t in bucket])
+    return Measurement(latest["tokenizer_id"], compare(codecs, texts), vocabulary)
