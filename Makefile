@@ -12,7 +12,7 @@ MINILM := 0.1.0
 JARS_STAMP := jars/lib/.resolved
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing bench-memory milvus-server bench-scale bench-content
+.PHONY: setup demo test ui clean-lake bench-dedup bench-licenses bench-packing bench-memory milvus-server bench-scale bench-content bench-tokenizer
 setup: $(VENV_STAMP) $(JARS_STAMP) system-packages
 
 # Debian packages: bubblewrap for the execution sandbox (serving/sandbox.py), chromium for the
@@ -67,6 +67,9 @@ bench-scale: setup $(BENCH_LIGHT_STAMP)
 	nice -n 10 $(PY) -m bench.scale --mb 100 --increment-mb 1
 	nice -n 10 $(PY) -m bench.dedup --mb 50 --repeat 1 --tools irm,rensa,datasketch
 	nice -n 10 $(PY) -m bench.dedup --planted 400 --repeat 1 --tools irm,rensa,datasketch
+
+bench-tokenizer: setup
+	nice -n 10 $(PY) -m bench.tokenizer --vocab 150000 --code-mb 150 --sample-mb 160
 
 bench-content: setup
 	$(PY) -m bench.content
