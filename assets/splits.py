@@ -38,7 +38,9 @@ def decontaminated_documents(context: AssetExecutionContext, config: Decontamina
     table = "| benchmark | items leaked | documents |\n|---|---|---|\n" + "\n".join(
         f"| {b} | {v['items']} | {v['documents']} |" for b, v in per.items()) if per else "no benchmark item found in the corpus"
     return audited(context, the_lake, report.writes, _stage_result(report, decontamination_conservation(the_lake), mode=report.extra["mode"], n=report.extra["n"],
-                         redacted_documents=report.extra["redacted_documents"], contamination=MetadataValue.md(table)))
+                         redacted_documents=report.extra["redacted_documents"], contamination=MetadataValue.md(table),
+                         incremental=report.extra["incremental"], judged_documents=report.extra["judged_documents"],
+                         withdrawn_documents=report.extra["withdrawn_documents"]))
 
 
 class SplitRunConfig(Config):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 from pyspark import StorageLevel
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ledgers.curation import StageReport
-from ledgers.lake import Lake
+from ledgers.lake import Lake, WriteResult
 from schemas.decontamination import DecontaminationConfig
 from spark_jobs.decontaminate import contamination_pairs, counted_hits, leak_positions, redact_documents
 
@@ -27,52 +31,120 @@ def eval_ngram_length(lake: Lake) -> int:
     return ns[0]
 
 
-def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | None = None) -> StageReport:
-    n = eval_ngram_length(lake)
-    docs = (lake.read("curated_documents").select("doc_id", "domain", "bucket")
-            .join(lake.read("documents_clean").select("doc_id", "source", "uri", "text", "bytes"), "doc_id"))
-    evals = lake.read("eval_hashes").select("benchmark", "item_id", "ngram_hash")
+def fingerprint(lake: Lake, cfg: DecontaminationConfig, n: int) -> str:
+    """What a judgment depends on besides the document: the settings, n and the benchmark hashes."""
+    return hashlib.sha256(f"{cfg.model_dump_json()}|n={n}|eval_hashes@{lake.version('eval_hashes')}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Judged:
+    kept: DataFrame
+    report: DataFrame
+    removed: DataFrame
+    inputs: DataFrame
+    persisted: list[DataFrame]
+
+
+def _judge(docs: DataFrame, evals: DataFrame, n: int, cfg: DecontaminationConfig, fp: str) -> _Judged:
     hits = counted_hits(docs, evals, n, cfg).persist(StorageLevel.MEMORY_AND_DISK)
-    pairs = outcome = None
+    pairs = contamination_pairs(hits, evals, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    leaked = pairs.select("doc_id").distinct()
+    if cfg.mode == "redact":
+        redacted = redact_documents(leak_positions(hits, pairs).join(docs.select("doc_id", "text"), "doc_id"), n, cfg.redaction)
+        outcome = redacted.select("doc_id", F.when(F.col("text").isNull(), "removed").otherwise("redacted").alias("action"),
+                                  F.col("text").alias("new_text"), "redacted_ngrams")
+    else:
+        outcome = leaked.select("doc_id", F.lit("removed").alias("action"), F.lit(None).cast("string").alias("new_text"),
+                                F.lit(0).alias("redacted_ngrams"))
+    outcome = outcome.persist(StorageLevel.MEMORY_AND_DISK)
+    rows = (docs.join(outcome, "doc_id", "left")
+            .withColumn("text", F.coalesce("new_text", "text"))
+            .withColumn("bytes", F.when(F.col("new_text").isNotNull(), F.octet_length("new_text")).otherwise(F.col("bytes")))
+            .withColumn("redacted_ngrams", F.coalesce("redacted_ngrams", F.lit(0))))
+    items = (pairs.groupBy("doc_id").agg(F.array_sort(F.collect_list(F.concat_ws("/", "benchmark", "item_id"))).alias("items"),
+                                         F.sum("overlapping_ngrams").alias("ngrams")))
+    removed = (rows.where(F.col("action") == "removed").join(items, "doc_id").select(
+        "source", "uri", F.lit(STAGE).alias("stage"), F.lit("contaminated").alias("reason"),
+        F.format_string("doc_id %s: %d n-grams shared with %s", "doc_id", "ngrams",
+                        F.array_join(F.slice("items", 1, 5), ", ")).alias("detail"),
+        F.lit(None).cast("string").alias("drop_id")))
+    inputs = rows.select("doc_id", "text_sha256", F.lit(fp).alias("fingerprint"), F.coalesce("action", F.lit("kept")).alias("action"),
+                         "source", "uri")
+    return _Judged(rows.where(F.col("action").isNull() | (F.col("action") == "redacted")), pairs.join(outcome.select("doc_id", "action"), "doc_id"),
+                   removed, inputs, [hits, pairs, outcome])
+
+
+def _delete_judged(lake: Lake, gone: DataFrame, run_id: str | None) -> list[WriteResult]:
+    """Take the documents no longer curated (or whose text changed) out of every output, one commit a table."""
+    ids = gone.select("doc_id").distinct()
+
+    def by_id(table: str) -> WriteResult:
+        return lake.operate(table, lambda t: t.alias("t").merge(ids.alias("s"), "t.doc_id = s.doc_id").whenMatchedDelete().execute(),
+                            run_id=run_id)
+
+    writes = [by_id(t) for t in ("decontaminated_documents", "contamination", "decontamination_inputs")]
+    rejected = gone.where(F.col("action") == "removed").select("uri", F.concat(F.lit("doc_id "), "doc_id", F.lit(":%")).alias("prefix"))
+    if rejected.limit(1).count():
+        writes.append(lake.operate("rejects", lambda t: t.alias("t").merge(
+            rejected.alias("s"), f"t.stage = '{STAGE}' AND t.uri = s.uri AND t.detail LIKE s.prefix").whenMatchedDelete().execute(),
+            run_id=run_id))
+    return writes
+
+
+def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | None = None, full: bool = False) -> StageReport:
+    """Judge the curated documents not judged before under the same settings and benchmark hashes
+    (``decontamination_inputs``), and take out of every output the documents that left the
+    curated set or changed text. Each document's judgment depends only on its text and the
+    benchmark side, so the result equals a full recompute (``full=True``, or any change of the
+    settings, the n-gram length or eval_hashes) row for row."""
+    n = eval_ngram_length(lake)
+    fp = fingerprint(lake, cfg, n)
+    docs = (lake.read("curated_documents").select("doc_id", "domain", "bucket")
+            .join(lake.read("documents_clean").select("doc_id", "source", "uri", "text", "bytes"), "doc_id")
+            .withColumn("text_sha256", F.sha2("text", 256)))
+    evals = lake.read("eval_hashes").select("benchmark", "item_id", "ngram_hash")
+    prior = lake.read("decontamination_inputs") if lake.exists("decontamination_inputs") else None
+    incremental = (not full and prior is not None and prior.limit(1).count() > 0
+                   and prior.where(F.col("fingerprint") != fp).limit(1).count() == 0)
+    key = ["doc_id", "text_sha256"]
+    persisted: list[DataFrame] = []
     try:
-        pairs = contamination_pairs(hits, evals, cfg).persist(StorageLevel.MEMORY_AND_DISK)
-        leaked = pairs.select("doc_id").distinct()
-        if cfg.mode == "redact":
-            redacted = redact_documents(leak_positions(hits, pairs).join(docs.select("doc_id", "text"), "doc_id"), n, cfg.redaction)
-            outcome = redacted.select("doc_id", F.when(F.col("text").isNull(), "removed").otherwise("redacted").alias("action"),
-                                      F.col("text").alias("new_text"), "redacted_ngrams")
+        if incremental:
+            # checkpointed: both are read back after the writes below have changed decontamination_inputs
+            todo = docs.join(prior.select(*key), key, "left_anti").localCheckpoint()
+            gone = prior.join(docs.select(*key), key, "left_anti").select("doc_id", "action", "uri").localCheckpoint()
+            stats = {"incremental": True, "judged_documents": todo.count(), "withdrawn_documents": gone.count()}
+            judged = _judge(todo, evals, n, cfg, fp)
+            persisted += judged.persisted
+            writes = _delete_judged(lake, gone, run_id) if stats["withdrawn_documents"] else []
+            if stats["judged_documents"]:
+                kept, report, removed, inputs = (frame.localCheckpoint() for frame in (judged.kept, judged.report, judged.removed, judged.inputs))
+                writes += [lake.write(kept, "decontaminated_documents", run_id=run_id),
+                           lake.write(report, "contamination", run_id=run_id),
+                           lake.write(removed, "rejects", run_id=run_id),
+                           lake.write(inputs, "decontamination_inputs", run_id=run_id)]
         else:
-            outcome = leaked.select("doc_id", F.lit("removed").alias("action"), F.lit(None).cast("string").alias("new_text"),
-                                    F.lit(0).alias("redacted_ngrams"))
-        outcome = outcome.persist(StorageLevel.MEMORY_AND_DISK)
-        rows = (docs.join(outcome, "doc_id", "left")
-                .withColumn("text", F.coalesce("new_text", "text"))
-                .withColumn("bytes", F.when(F.col("new_text").isNotNull(), F.octet_length("new_text")).otherwise(F.col("bytes")))
-                .withColumn("redacted_ngrams", F.coalesce("redacted_ngrams", F.lit(0))))
-        kept = rows.where(F.col("action").isNull() | (F.col("action") == "redacted"))
-        items = (pairs.groupBy("doc_id").agg(F.array_sort(F.collect_list(F.concat_ws("/", "benchmark", "item_id"))).alias("items"),
-                                             F.sum("overlapping_ngrams").alias("ngrams")))
-        removed = (rows.where(F.col("action") == "removed").join(items, "doc_id").select(
-            "source", "uri", F.lit(STAGE).alias("stage"), F.lit("contaminated").alias("reason"),
-            F.format_string("doc_id %s: %d n-grams shared with %s", "doc_id", "ngrams",
-                            F.array_join(F.slice("items", 1, 5), ", ")).alias("detail"),
-            F.lit(None).cast("string").alias("drop_id")))
-        report = pairs.join(outcome.select("doc_id", "action"), "doc_id")
-        input_rows = docs.count()
-        writes = [lake.write(kept, "decontaminated_documents", mode="overwrite", run_id=run_id),
-                  lake.write(report, "contamination", mode="overwrite", run_id=run_id),
-                  lake.write(removed, "rejects", mode="overwrite", replace_where=f"stage = '{STAGE}'", run_id=run_id)]
-        per_benchmark = {r["benchmark"]: {"items": r["items"], "documents": r["documents"]}
-                         for r in report.groupBy("benchmark").agg(F.countDistinct("item_id").alias("items"),
-                                                                  F.countDistinct("doc_id").alias("documents")).collect()}
-        actions = {r["action"]: r["count"] for r in outcome.groupBy("action").count().collect()}
+            judged = _judge(docs, evals, n, cfg, fp)
+            persisted += judged.persisted
+            writes = [lake.write(judged.kept, "decontaminated_documents", mode="overwrite", run_id=run_id),
+                      lake.write(judged.report, "contamination", mode="overwrite", run_id=run_id),
+                      lake.write(judged.removed, "rejects", mode="overwrite", replace_where=f"stage = '{STAGE}'", run_id=run_id),
+                      lake.write(judged.inputs, "decontamination_inputs", mode="overwrite", run_id=run_id)]
+            stats = {"incremental": False, "judged_documents": None, "withdrawn_documents": 0}
     finally:
-        for frame in (hits, pairs, outcome):
-            if frame is not None:
-                frame.unpersist()
-    return StageReport(input_rows, writes[0].rows, {"contaminated": actions.get("removed", 0)} if actions.get("removed") else {},
+        for frame in persisted:
+            frame.unpersist()
+    input_rows = docs.count()
+    if stats["judged_documents"] is None:
+        stats["judged_documents"] = input_rows
+    actions = {r["action"]: r["count"] for r in lake.read("decontamination_inputs").groupBy("action").count().collect()}
+    per_benchmark = {r["benchmark"]: {"items": r["items"], "documents": r["documents"]}
+                     for r in lake.read("contamination").groupBy("benchmark").agg(
+                         F.countDistinct("item_id").alias("items"), F.countDistinct("doc_id").alias("documents")).collect()}
+    kept = actions.get("kept", 0) + actions.get("redacted", 0)
+    return StageReport(input_rows, kept, {"contaminated": actions["removed"]} if actions.get("removed") else {},
                        writes, {"n": n, "mode": cfg.mode, "redacted_documents": actions.get("redacted", 0),
-                                "per_benchmark": dict(sorted(per_benchmark.items()))})
+                                "per_benchmark": dict(sorted(per_benchmark.items())), **stats})
 
 
 def decontamination_conservation(lake: Lake) -> tuple[int, int, int]:

@@ -209,6 +209,18 @@ class DecontaminatedDocument(BaseModel):
     redacted_ngrams: int = Field(description="benchmark n-grams cut out of the text; 0 for an untouched document")
 
 
+class DecontaminationInput(BaseModel):
+    """Every curated document decontamination has judged, with the text it judged and under which
+    benchmark hashes and settings: a later run judges only documents not here (or changed)."""
+
+    doc_id: str
+    text_sha256: str = Field(description="sha256 of the clean text that was judged")
+    fingerprint: str = Field(description="hash of the decontamination settings, the n-gram length and the eval_hashes version")
+    action: str = Field(description="kept, redacted or removed")
+    source: str
+    uri: str
+
+
 class SplitAssignment(BaseModel):
     """Which split a training document belongs to, decided by its family, never by itself alone."""
 
@@ -413,6 +425,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("eval_hashes", EvalHash, "word n-gram hashes of evaluation benchmarks, for decontamination"),
         TableSpec("contamination", ContaminationRecord, "documents sharing counted n-grams with benchmark items, per item"),
         TableSpec("decontaminated_documents", DecontaminatedDocument, "curated documents with their final training text, benchmark leaks removed or redacted"),
+        TableSpec("decontamination_inputs", DecontaminationInput, "every curated document decontamination judged: text hash, settings fingerprint, action"),
         TableSpec("splits", SplitAssignment, "train/val/test per document, sealed by near-duplicate cluster and repository"),
         TableSpec("manifests", ShardManifestRow, "Megatron shards per manifest: hashes, token counts and input table versions"),
         TableSpec("training_runs", TrainingRun, "training runs: manifest, config hash, code version, executor, status, metrics"),

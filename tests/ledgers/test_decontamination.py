@@ -105,3 +105,46 @@ def test_decontamination_refuses_to_run_without_benchmark_hashes(lake):
     write_curated(lake, [{"text": filler(1, 30)}])
     with pytest.raises(DecontaminationError, match="materialize eval_hashes"):
         run_decontamination(lake, DecontaminationConfig())
+
+
+def _outputs(lake) -> dict[str, list]:
+    def rows(table, where="true"):
+        return sorted(tuple(sorted(r.asDict().items())) for r in lake.read(table).where(where).collect())
+    return {"kept": rows("decontaminated_documents"), "report": rows("contamination"),
+            "rejects": rows("rejects", "stage = 'decontamination'"), "inputs": rows("decontamination_inputs")}
+
+
+def test_a_new_drop_is_judged_alone_and_the_result_equals_a_full_recompute(lake, humaneval):
+    docs, dirty = planted_corpus(humaneval, planted=10)
+    write_curated(lake, docs)
+    first = run_decontamination(lake, DecontaminationConfig())
+    assert first.extra["incremental"] is False and first.removed_by_reason == {"contaminated": 10}
+
+    dirty_doc = next(d for d in docs if doc_id(d["text"]) in dirty)
+    withdrawn = [dirty_doc] + [d for d in docs if doc_id(d["text"]) not in dirty][:2]
+    changed = next(d for d in docs if d not in withdrawn and doc_id(d["text"]) not in dirty)
+    more, _ = planted_corpus(humaneval[10:], planted=5)
+    later = ([d for d in docs if d not in withdrawn and d is not changed] + more[:5]
+             + [{"text": filler(7000 + k, 400), "repo": f"new-{k}"} for k in range(5)])
+    later.append({"doc_id": doc_id(changed["text"]), "text": changed["text"] + lightly_edited(humaneval[30]["text"], 30), "repo": "x"})
+    write_curated(lake, later)
+    again = run_decontamination(lake, DecontaminationConfig())
+    assert again.extra["incremental"] is True
+    assert (again.extra["judged_documents"], again.extra["withdrawn_documents"]) == (11, 4)
+    assert again.removed_by_reason == {"contaminated": 10 - 1 + 5 + 1} and again.conserved
+    assert decontamination_conservation(lake) == (len(later), len(later) - 15, 15)
+    incremental = _outputs(lake)
+
+    full = run_decontamination(lake, DecontaminationConfig(), full=True)
+    assert full.extra["incremental"] is False and _outputs(lake) == incremental
+
+
+def test_other_settings_or_other_benchmark_hashes_judge_everything_again(lake, humaneval):
+    docs, _ = planted_corpus(humaneval, planted=3)
+    write_curated(lake, docs)
+    run_decontamination(lake, DecontaminationConfig())
+    assert run_decontamination(lake, DecontaminationConfig()).extra["judged_documents"] == 0
+    redact = run_decontamination(lake, DecontaminationConfig(mode="redact"))
+    assert redact.extra["incremental"] is False and redact.extra["redacted_documents"] == 3
+    run_eval_hashes(lake, EvalHashConfig())
+    assert run_decontamination(lake, DecontaminationConfig(mode="redact")).extra["incremental"] is False
