@@ -44,10 +44,13 @@ class DedupRunConfig(Config):
                              min_candidate_probability=self.min_candidate_probability)
 
 
-def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata) -> MaterializeResult:
+def _stage_result(report: StageReport, in_lake: tuple[int, int, int], problems: list[str] | None = None, **metadata) -> MaterializeResult:
     """Shared metadata of a curation stage, and its conservation check on the counts the lake
-    holds after the write (``in_lake`` = input, kept, removed), not on the job's own counters."""
+    holds after the write (``in_lake`` = input, kept, removed), not on the job's own counters;
+    ``problems`` are id-level findings (a duplicated or stray id can balance a count while a
+    document is lost), each of which fails the check too."""
     input_rows, kept, removed = in_lake
+    problems = problems or []
     return MaterializeResult(
         metadata={
             "rows_in": report.input_rows, "dagster/row_count": report.kept,
@@ -56,9 +59,10 @@ def _stage_result(report: StageReport, in_lake: tuple[int, int, int], **metadata
             **metadata,
         },
         check_results=[AssetCheckResult(
-            check_name="records_conserved", passed=input_rows == kept + removed,
-            metadata={"input": input_rows, "kept": kept, "removed": removed},
-            description=f"{kept} kept + {removed} removed vs {input_rows} in",
+            check_name="records_conserved", passed=input_rows == kept + removed and not problems,
+            metadata={"input": input_rows, "kept": kept, "removed": removed,
+                      **({"problems": MetadataValue.json(problems)} if problems else {})},
+            description=f"{kept} kept + {removed} removed vs {input_rows} in" + (f"; {'; '.join(problems)}" if problems else ""),
         )],
     )
 

@@ -142,11 +142,11 @@ def prose_files() -> list[dict]:
     return rows
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
+def write_jsonl(landing: Path, source: str, rows: list[dict]) -> int:
+    """A JSONL drop is one file at the landing root; each record names its source (the drop's name)."""
+    with open(landing / f"{source}.jsonl", "w") as fh:
         for r in rows:
-            fh.write(json.dumps(r) + "\n")
+            fh.write(json.dumps({**r, "source": source}) + "\n")
     return sum(len(r["text"].encode()) for r in rows)
 
 
@@ -177,12 +177,11 @@ def land(landing: Path, code_mb: float) -> dict[str, int]:
                     sizes[drop] += copy_tree(module, landing / drop / module.name, {".js", ".mjs", ".cjs", ".md"}, budget)
                     copy_licenses(list(module.glob("LICENSE*")) + list(module.glob("LICENCE*")), landing / drop / module.name)
     math = {p: latex_docstrings(p) for p in MATH_LICENSES if (_purelib() / p).is_dir()}
-    sizes["math-train"] = write_jsonl(landing / "math-train" / "docstrings.jsonl",
-                                      [r for p, rows in math.items() if p != HELD_OUT_MATH for r in rows])
-    sizes["math-held-out"] = write_jsonl(landing / "math-held-out" / "docstrings.jsonl", math.get(HELD_OUT_MATH, []))
+    sizes["math-train"] = write_jsonl(landing, "math-train", [r for p, rows in math.items() if p != HELD_OUT_MATH for r in rows])
+    sizes["math-held-out"] = write_jsonl(landing, "math-held-out", math.get(HELD_OUT_MATH, []))
     text = descriptions() + prose_files()
-    sizes["text-train"] = write_jsonl(landing / "text-train" / "descriptions.jsonl", [r for r in text if not _held_out_name(r["repo"] + r["path"])])
-    sizes["text-held-out"] = write_jsonl(landing / "text-held-out" / "descriptions.jsonl", [r for r in text if _held_out_name(r["repo"] + r["path"])])
+    sizes["text-train"] = write_jsonl(landing, "text-train", [r for r in text if not _held_out_name(r["repo"] + r["path"])])
+    sizes["text-held-out"] = write_jsonl(landing, "text-held-out", [r for r in text if _held_out_name(r["repo"] + r["path"])])
     return sizes
 
 
@@ -192,14 +191,19 @@ def main() -> None:
     parser.add_argument("--code-mb", type=float, default=150.0, help="code landed for training (before curation)")
     parser.add_argument("--sample-mb", type=float, default=160.0, help="the tokenizer's sample_bytes (split 60/20/20)")
     parser.add_argument("--thread-mb", type=float, default=20.0, help="slice trained at 1 and 2 threads (0: skip)")
-    parser.add_argument("--held-out-mb", type=float, default=5.0, help="held-out text measured per bucket")
+    parser.add_argument("--report-only", metavar="DAGSTER_HOME", help="report on a finished run's lake and instance")
     args = parser.parse_args()
-    shutil.rmtree(OUT, ignore_errors=True)
     landing, lake = (OUT / "landing").resolve(), (OUT / "lake").resolve()
-    landing.mkdir(parents=True)
+    if args.report_only:
+        home = args.report_only
+    else:
+        shutil.rmtree(OUT, ignore_errors=True)
+        landing.mkdir(parents=True)
+        home = tempfile.mkdtemp(prefix="irm-bench-tokenizer-")
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ.update({"IRM_LAKE__ROOT": str(lake), "IRM_LANDING__ROOT": str(landing), "IRM_LANDING__SETTLE_SECONDS": "0",
-                       "DAGSTER_HOME": tempfile.mkdtemp(prefix="irm-bench-tokenizer-")})
-    Path(os.environ["DAGSTER_HOME"], "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+                       "DAGSTER_HOME": home})
+    print(f"DAGSTER_HOME={home}", file=sys.stderr)
 
     from dagster import DagsterInstance
 
@@ -207,25 +211,34 @@ def main() -> None:
     from bench.scale import PeakMemory, ingest_new, run_job
     from schemas.settings import IrmSettings
 
-    sizes = land(landing, args.code_mb)
-    print("landed: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()) + f"; total {sum(sizes.values()) / 1e6:.1f} MB",
-          file=sys.stderr)
-    defs = build_definitions(IrmSettings())
     instance = DagsterInstance.get()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     memory = PeakMemory()
-    memory.start()
-    started = time.perf_counter()
-    ingest_s, _, _ = ingest_new(defs, instance, None, quiet)
-    curation_s, _ = run_job(defs, instance, "curation_job", quiet)
-    print(f"ingest {ingest_s:.0f} s, curation {curation_s:.0f} s", file=sys.stderr)
-    curation_peak = memory.peak
-    memory.peak = 0
-    tokenizer_cfg = {"ops": {"tokenizer": {"config": {"vocab_size": args.vocab, "sample_bytes": int(args.sample_mb * 1e6),
-                                                      "num_threads": 2, "held_out_sources": list(HELD_OUT)}}}, **quiet}
-    job_s, steps = run_job(defs, instance, "tokenizer_job", tokenizer_cfg)
-    memory.running = False
-    print(f"tokenizer_job {job_s:.0f} s: {steps}", file=sys.stderr)
+    if args.report_only:
+        sizes = {d.name: d.stat().st_size if d.is_file() else sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+                 for d in sorted(landing.iterdir())}
+        ingest_s = sum(s for r in instance.get_run_records() if r.dagster_run.job_name == "ingest_job"
+                       for s in [(r.end_time or 0) - (r.start_time or 0)])
+        curation_s = next((r.end_time or 0) - (r.start_time or 0) for r in instance.get_run_records() if r.dagster_run.job_name == "curation_job")
+        curation_peak = 0
+        run = next(r for r in instance.get_run_records() if r.dagster_run.job_name == "tokenizer_job")
+        steps = {st.step_key: (st.end_time or 0) - (st.start_time or 0) for st in instance.get_run_step_stats(run.dagster_run.run_id)}
+    else:
+        sizes = land(landing, args.code_mb)
+        print("landed: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()) + f"; total {sum(sizes.values()) / 1e6:.1f} MB",
+              file=sys.stderr)
+        defs = build_definitions(IrmSettings())
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        memory.start()
+        ingest_s, _, _ = ingest_new(defs, instance, None, quiet)
+        curation_s, _ = run_job(defs, instance, "curation_job", quiet)
+        print(f"ingest {ingest_s:.0f} s, curation {curation_s:.0f} s", file=sys.stderr)
+        curation_peak = memory.peak
+        memory.peak = 0
+        tokenizer_cfg = {"ops": {"tokenizer": {"config": {"vocab_size": args.vocab, "sample_bytes": int(args.sample_mb * 1e6),
+                                                          "num_threads": 2, "held_out_sources": list(HELD_OUT)}}}, **quiet}
+        job_s, steps = run_job(defs, instance, "tokenizer_job", tokenizer_cfg)
+        memory.running = False
+        print(f"tokenizer_job {job_s:.0f} s (peak RSS {memory.peak / 2**30:.2f} GiB): {steps}", file=sys.stderr)
 
     from ledgers.lake import Lake
     from spark_jobs.session import get_spark
@@ -233,14 +246,16 @@ def main() -> None:
     settings = IrmSettings()
     lk = Lake(settings.lake, get_spark(settings.spark))
     artifact = lk.read("tokenizers").first()
-    metrics = instance.get_latest_materialization_event(_key("tokenizer_metrics")).asset_materialization.metadata
-    checks = {e.asset_check_evaluation.check_name: e.asset_check_evaluation.passed for e in _check_events(instance)}
+    event = instance.get_latest_materialization_event(_key("tokenizer_metrics"))
+    metrics = event.asset_materialization.metadata
+    checks = {e.check_name: e.passed for e in _check_events(instance, event.run_id)}
     report = [f"# Tokenizer bench ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores)", "",
               "landed: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes.items()), "",
-              f"ingest {ingest_s:.1f} s, curation_job {curation_s:.1f} s (peak RSS {curation_peak / 2**30:.2f} GiB)", "",
+              f"ingest {ingest_s:.1f} s, curation_job {curation_s:.1f} s" + (f" (peak RSS {curation_peak / 2**30:.2f} GiB)" if curation_peak else ""), "",
               f"tokenizer {artifact['tokenizer_id']}: {artifact['vocab_size']:,} pieces from {artifact['sample_documents']:,} documents, "
               f"sample bytes {dict(artifact['sample_bytes'])}; tokenizer step {steps.get('tokenizer', 0):.1f} s at 2 threads, "
-              f"tokenizer_metrics step {steps.get('tokenizer_metrics', 0):.1f} s, peak RSS {memory.peak / 2**30:.2f} GiB (Python + JVM + trainer)", "",
+              f"tokenizer_metrics step {steps.get('tokenizer_metrics', 0):.1f} s"
+              + (f", peak RSS {memory.peak / 2**30:.2f} GiB (Python + JVM + trainer)" if memory.peak else ""), "",
               "checks: " + ", ".join(f"{k} {'passed' if v else 'FAILED'}" for k, v in sorted(checks.items())), "",
               metrics["metrics"].value, "", metrics["vocabulary"].value]
     if args.thread_mb:
@@ -256,11 +271,10 @@ def _key(name: str):
     return AssetKey(name)
 
 
-def _check_events(instance):
-    from dagster import DagsterEventType, EventRecordsFilter
+def _check_events(instance, run_id: str):
+    from dagster import DagsterEventType
 
-    records = instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=50)
-    return [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    return [e.dagster_event.event_specific_data for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
 
 
 def thread_cost(lake, artifact, mb: float) -> str:
@@ -279,14 +293,19 @@ def thread_cost(lake, artifact, mb: float) -> str:
             break
         texts.append(r["text"])
         used += r["bytes"]
-    lines = ["| trainer threads | slice MB | seconds | pieces | same model as 2 threads |", "|---|---|---|---|---|"]
+    from bench.scale import PeakMemory
+
+    lines = ["| trainer threads | slice MB | seconds | peak RSS GiB (process) | pieces | same model as 2 threads |", "|---|---|---|---|---|---|"]
     models = {}
     for threads in (2, 1):
+        memory = PeakMemory()
+        memory.start()
         started = time.perf_counter()
         models[threads] = train_sentencepiece(texts, cfg.model_copy(update={"num_threads": threads}))
         seconds = time.perf_counter() - started
+        memory.running = False
         sp = spm.SentencePieceProcessor(model_proto=models[threads])
-        lines.append(f"| {threads} | {used / 1e6:.1f} | {seconds:.1f} | {sp.get_piece_size():,} | {models[threads] == models[2]} |")
+        lines.append(f"| {threads} | {used / 1e6:.1f} | {seconds:.1f} | {memory.peak / 2**30:.2f} | {sp.get_piece_size():,} | {models[threads] == models[2]} |")
     return "\n".join(lines)
 
 

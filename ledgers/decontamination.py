@@ -151,3 +151,26 @@ def decontamination_conservation(lake: Lake) -> tuple[int, int, int]:
     """(curated documents, decontaminated documents, decontamination rejects) as the tables hold them now."""
     return (lake.read("curated_documents").count(), lake.read("decontaminated_documents").count(),
             lake.read("rejects").where(F.col("stage") == STAGE).count())
+
+
+def decontamination_id_problems(lake: Lake) -> list[str]:
+    """Id-level conservation: every curated document judged exactly once, the kept ones present
+    once in decontaminated_documents, and nothing there that is not curated."""
+    curated = lake.read("curated_documents").select("doc_id")
+    kept = lake.read("decontaminated_documents").select("doc_id")
+    judged = lake.read("decontamination_inputs").select("doc_id", "action")
+    problems = []
+    for name, frame in (("decontaminated_documents", kept), ("decontamination_inputs", judged.select("doc_id"))):
+        duplicated = frame.groupBy("doc_id").count().where("count > 1").count()
+        if duplicated:
+            problems.append(f"{duplicated} doc_id(s) appear more than once in {name}")
+    unjudged = curated.join(judged, "doc_id", "left_anti").count()
+    if unjudged:
+        problems.append(f"{unjudged} curated document(s) were never judged")
+    stray = kept.join(curated, "doc_id", "left_anti").count()
+    if stray:
+        problems.append(f"{stray} decontaminated document(s) are not curated")
+    missing = judged.where(F.col("action") != "removed").join(kept, "doc_id", "left_anti").join(curated, "doc_id", "left_semi").count()
+    if missing:
+        problems.append(f"{missing} document(s) judged kept are missing from decontaminated_documents")
+    return problems

@@ -46,8 +46,11 @@ def load_items(source: BenchmarkSource) -> list[dict]:
              "text": "\n".join(str(r[f]) for f in source.text_fields if r.get(f) is not None)} for r in records]
 
 
-def run_eval_hashes(lake: Lake, cfg: EvalHashConfig, run_id: str | None = None) -> StageReport:
-    items = [row for source in cfg.sources for row in load_items(source)]
+def run_eval_hashes(lake: Lake, cfg: EvalHashConfig, run_id: str | None = None, items: list[dict] | None = None) -> StageReport:
+    """Hash ``items`` (``{benchmark, item_id, text}``, from the evaluation's own loader) and the
+    configured sources of benchmarks not among them."""
+    given = {r["benchmark"] for r in items or []}
+    items = list(items or []) + [row for source in cfg.sources if source.name not in given for row in load_items(source)]
     frame = lake.spark.createDataFrame(items, "benchmark string, item_id string, text string")
     hashes = word_ngram_hashes(frame, cfg.n)
     write = lake.write(hashes, "eval_hashes", mode="overwrite", run_id=run_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 SPECIALS = ["<nl>", "<tab>", "<indent>", "<dedent>", "<scratchpad>", "<call_tool>", "<tool_result>"]
-PROTECTED = ["::", ".", "(", ")", "{", "}", "[", "]", ";"]
+PROTECTED = ["::"]
 
 
 class TokenizerConfig(BaseModel):
@@ -16,7 +16,11 @@ class TokenizerConfig(BaseModel):
     seed: int = Field(17, description="sampling and trainer seed, recorded with the artifact")
     specials: list[str] = Field(default_factory=lambda: list(SPECIALS))
     protected_pieces: list[str] = Field(default_factory=lambda: list(PROTECTED),
-                                        description="always single pieces, never merged with neighbours")
+                                        description="always single pieces, never merged with neighbours. Each one also "
+                                                    "cuts every piece around it: making . ( ) [ ] { } ; protected cost "
+                                                    "6% of bytes/token on held-out Python and 12% on Go")
+    split_by_whitespace: bool = Field(False, description="False lets a piece span a space (' = ', ' in range('), as "
+                                                         "byte-level BPE merges do: +7% bytes/token on held-out Python")
     character_coverage: float = Field(0.9999, gt=0, le=1)
     max_piece_length: int = Field(16, ge=1)
     chunk_bytes: int = Field(8192, ge=256, description="training sentences are cut at <nl> boundaries to this size")

@@ -1,19 +1,18 @@
-"""The sandbox as the evaluation harness's code runner: one program in, (passed, detail) out."""
+"""The judged sandbox harness as the evaluation harness's code runner: code and its assert tests in, (passed, detail) out."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from schemas.sandbox import SandboxLimits
-from serving.sandbox import python_exec
+from serving.verify import judged_verdict
 
 
-def sandbox_runner(limits: SandboxLimits | None = None) -> Callable[[str], tuple[bool, str]]:
+def sandbox_runner(limits: SandboxLimits | None = None) -> Callable[[str, list[str]], tuple[bool, str]]:
     limits = limits or SandboxLimits()
 
-    def run(program: str) -> tuple[bool, str]:
-        result = python_exec(program, limits)
-        tail = (result.stderr or result.stdout).strip()[-300:]
-        return result.ok, f"{result.outcome}" + (f": {tail}" if tail else "")
+    def run(code: str, tests: list[str]) -> tuple[bool, str]:
+        verdict = judged_verdict(code, tests, limits)
+        return verdict.passed, verdict.detail if verdict.passed else f"{verdict.error_class}: {verdict.detail}"
 
     return run

@@ -39,6 +39,7 @@ class Verdict:
 
 SYNTAX_ERRORS = {"SyntaxError", "IndentationError", "TabError"}
 HIGH_ENTROPY = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
+HEX_TOKEN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 
 
 def _entropy(value: str) -> float:
@@ -48,8 +49,10 @@ def _entropy(value: str) -> float:
 
 def scrub(text: str) -> str:
     """Candidate output on its way to a table: secrets, keys and PII become placeholders, as do
-    long high-entropy tokens (what an environment variable's value or a key usually looks like)."""
+    long high-entropy tokens and long hex strings (what an environment variable's value or a key
+    usually looks like)."""
     text, _ = redact_pii(text)
+    text = HEX_TOKEN.sub("<SECRET>", text)  # 16 symbols cap a hex key's entropy at 4 bits: it is matched by shape
     return HIGH_ENTROPY.sub(lambda m: "<SECRET>" if _entropy(m.group(0)) >= 4.0 else m.group(0), text)
 
 
@@ -74,27 +77,32 @@ def _class_of(verdict: dict, candidate: SandboxResult) -> str:
     return "runtime"
 
 
+def judged_verdict(code: str, tests: list[str], limits: SandboxLimits, files: dict[str, str] | None = None) -> Verdict:
+    """Assert tests through the judged harness: the verdict never comes from the candidate's process."""
+    try:
+        judged = judge_python(code, tests, limits, files)
+    except PlanError as err:
+        return Verdict(False, "unverifiable", str(err), "failed")
+    if not judged.plan.probes:
+        return Verdict(False, "unverifiable", "no test calls the candidate's code, so a pass would prove nothing", "failed")
+    for k, verdict in enumerate(judged.verdicts):
+        if not verdict["passed"]:
+            detail = f"test {k} ({tests[k][:100]}): {verdict.get('error')}: {verdict.get('detail', '')}"
+            if verdict.get("error") == "CandidateGone":
+                gone = judged.candidate
+                detail += f" | candidate {gone.outcome} ({gone.signal or gone.exit_code}, {gone.cpu_seconds:.2f} s CPU, {gone.wall_seconds:.2f} s wall)"
+            if judged.candidate.stderr:
+                detail += f" | stderr: {judged.candidate.stderr[-300:]}"
+            return Verdict(False, _class_of(verdict, judged.candidate), scrub(detail)[-500:], "failed")
+    return Verdict(True, None, f"{len(tests)} tests passed", "passed")
+
+
 def verify_code(task: Task, answer_text: str, limits: SandboxLimits) -> Verdict:
-    """Assert tests go through the judged harness (the verdict never comes from the candidate's
-    process); io tests compare the program's stdout with the expected output here, outside."""
+    """Assert tests go through the judged harness; io tests compare the program's stdout with the
+    expected output here, outside the candidate's process."""
     code = parse_answer(answer_text).code()
     if task.tests:
-        try:
-            judged = judge_python(code, task.tests, limits, task.input_files)
-        except PlanError as err:
-            return Verdict(False, "unverifiable", str(err), "failed")
-        if not judged.plan.probes:
-            return Verdict(False, "unverifiable", "no test calls the candidate's code, so a pass would prove nothing", "failed")
-        for k, verdict in enumerate(judged.verdicts):
-            if not verdict["passed"]:
-                detail = f"test {k} ({task.tests[k][:100]}): {verdict.get('error')}: {verdict.get('detail', '')}"
-                if verdict.get("error") == "CandidateGone":
-                    gone = judged.candidate
-                    detail += f" | candidate {gone.outcome} ({gone.signal or gone.exit_code}, {gone.cpu_seconds:.2f} s CPU, {gone.wall_seconds:.2f} s wall)"
-                if judged.candidate.stderr:
-                    detail += f" | stderr: {judged.candidate.stderr[-300:]}"
-                return Verdict(False, _class_of(verdict, judged.candidate), scrub(detail)[-500:], "failed")
-        return Verdict(True, None, f"{len(task.tests)} tests passed", "passed")
+        return judged_verdict(code, task.tests, limits, task.input_files)
     for k, test in enumerate(task.io_tests):
         result = execute(task.language, code, limits, task.input_files, stdin=test.stdin)
         if not result.ok:

@@ -4,8 +4,8 @@ The sample is drawn in Spark by a seeded hash order inside each domain until the
 share is reached, so the same tables and seed give the same sample. Text goes through the
 reversible whitespace transform (``training.whitespace``) before training and encoding.
 Pre-tokenization is kept out of identifiers' way: no split at script changes or digits, so
-``snake_case`` and ``camelCase`` stay whole unless the model learns otherwise; ``::``, ``.`` and
-brackets are user-defined pieces and always stand alone.
+``snake_case`` and ``camelCase`` stay whole unless the model learns otherwise; the protected
+pieces (``::``) are user-defined and always stand alone.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def train_sentencepiece(texts: list[str], cfg: TokenizerConfig) -> bytes:
         split_by_unicode_script=False,
         split_by_number=False,
         split_digits=False,
+        split_by_whitespace=cfg.split_by_whitespace,
         max_sentencepiece_length=cfg.max_piece_length,
         max_sentence_length=cfg.chunk_bytes * 4,
         allow_whitespace_only_pieces=True,

@@ -2,7 +2,8 @@ import random
 
 import pytest
 
-from ledgers.decontamination import DecontaminationError, decontamination_conservation, run_decontamination
+from ledgers.decontamination import (DecontaminationError, decontamination_conservation, decontamination_id_problems,
+                                     run_decontamination)
 from ledgers.evals import load_items, run_eval_hashes
 from schemas.decontamination import DecontaminationConfig
 from schemas.evals import EvalHashConfig
@@ -148,3 +149,18 @@ def test_other_settings_or_other_benchmark_hashes_judge_everything_again(lake, h
     assert redact.extra["incremental"] is False and redact.extra["redacted_documents"] == 3
     run_eval_hashes(lake, EvalHashConfig())
     assert run_decontamination(lake, DecontaminationConfig(mode="redact")).extra["incremental"] is False
+
+
+def test_a_lost_document_hidden_behind_a_duplicate_fails_the_id_check(lake, humaneval):
+    docs, _ = planted_corpus(humaneval, planted=2)
+    write_curated(lake, docs)
+    run_decontamination(lake, DecontaminationConfig())
+    counts_before = decontamination_conservation(lake)
+    assert decontamination_id_problems(lake) == []
+    kept = lake.read("decontaminated_documents").orderBy("doc_id").collect()
+    lost, twice = kept[0]["doc_id"], kept[1]
+    lake.delete("decontaminated_documents", f"doc_id = '{lost}'")
+    lake.write(lake.spark.createDataFrame([twice], lake.read("decontaminated_documents").schema), "decontaminated_documents")
+    assert decontamination_conservation(lake) == counts_before  # the counts still balance
+    problems = decontamination_id_problems(lake)
+    assert any("more than once" in p for p in problems) and any("missing from decontaminated_documents" in p for p in problems)

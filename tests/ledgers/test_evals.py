@@ -30,3 +30,21 @@ def test_a_wrong_field_mapping_names_the_fields_that_exist(tmp_path):
     path.write_text(json.dumps({"task_id": 1, "text": "x", "code": "y"}) + "\n")
     with pytest.raises(BenchmarkError, match=r"fields \['prompt'\] are not in .* its fields are \['code', 'task_id', 'text'\]"):
         load_items(BenchmarkSource(name="mbpp", uri=str(path), id_field="task_id", text_fields=["prompt"]))
+
+
+def test_every_evaluated_benchmark_is_hashed_under_the_ids_its_results_use(lake):
+    from pathlib import Path
+
+    from schemas.evals import preset
+    from schemas.settings import EvalSettings
+    from training.evals.benchmarks import hash_rows, load_benchmark
+    from training.evals.suite import benchmarks
+
+    files = Path(__file__).parents[1] / "training" / "eval_files"
+    cfg = EvalSettings(benchmark_files={"gsm8k": str(files / "gsm8k.jsonl"), "mmlu": str(files / "mmlu.parquet")})
+    report = run_eval_hashes(lake, EvalHashConfig(n=5), items=hash_rows(benchmarks(cfg)))
+    assert set(report.extra["per_benchmark"]) == {"humaneval", "gsm8k", "mmlu"}
+    assert report.extra["per_benchmark"]["humaneval"][0] == 164
+    hashed = {(r["benchmark"], r["item_id"]) for r in lake.read("eval_hashes").select("benchmark", "item_id").distinct().collect()}
+    evaluated = {(i.benchmark, i.item_id) for i in load_benchmark(preset("gsm8k", cfg.benchmark_files["gsm8k"]))}
+    assert evaluated <= hashed and ("gsm8k", "gsm8k/0") in hashed

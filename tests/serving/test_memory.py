@@ -204,10 +204,11 @@ def test_trust_and_recency_filters_leave_out_the_forum(retriever):
     assert all(p.source != "forum" for p in retriever.search(q, k=3, multi_hop=False, filters=recent))
 
 
-def test_retrieval_tool_answers_with_provenance(retriever):
+def test_retrieval_tool_answers_with_provenance(retriever, memory):
     out = retrieval(retriever, {"query": "Vormak relay port", "k": 2, "multi_hop": False})
     p = out.passages[0]
-    assert SINGLE in p.snippet and p.drop_id == "drop-docs" and p.corpus_version >= 0 and p.rank == 1
+    assert SINGLE in p.snippet and p.drop_id == "drop-docs" and p.rank == 1
+    assert p.corpus_version == memory["lake"].version("curated_documents")
     json.dumps(out.model_dump())
     with pytest.raises(ValidationError):
         RetrievalRequest(query="", k=0)

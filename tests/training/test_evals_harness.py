@@ -111,7 +111,9 @@ def test_known_answers_are_scored_exactly_with_contamination_on_every_row(script
 
     now = report.results[0].evaluated_at
     card = {r.gate.split()[0]: r for r in gates("run-x.step-000001", [r.model_dump() for r in report.results], [], now)}
-    assert (card["HumanEval"].status, card["MBPP"].status, card["GSM8K"].status, card["MMLU"].status) == ("fail", "fail", "fail", "pass")
+    # three items each: every value is on the card, none is judged
+    assert {card[g].status for g in ("HumanEval", "MBPP", "GSM8K", "MMLU")} == {"not-measured"}
+    assert card["MMLU"].value == 100.0 and "n=3 items" in card["MMLU"].reason and "14042 items" in card["MMLU"].reason
     assert card["needle"].status == "not-measured" and "the gate needs 512,000 tokens" in card["needle"].reason
     assert card["p95"].status == "not-measured" and "no latency sweep of this checkpoint" in card["p95"].reason
     assert "HumanEval/0 (removed)" in card["HumanEval"].contamination

@@ -14,7 +14,7 @@ from schemas.evals import EvalBenchmark, FieldMap, preset
 from schemas.settings import EvalSettings
 from training.evals import probes, scoring
 from training.evals.benchmarks import BenchmarkFileError, load_benchmark, packaged_humaneval
-from training.evals.prompts import program, public_check
+from training.evals.prompts import humaneval_tests, public_submission, submission
 from training.evals.scorecard import gates
 
 FILES = Path(__file__).parent / "eval_files"
@@ -72,13 +72,26 @@ def test_final_numbers_and_the_vote():
     assert scoring.choose([-3.0, -4.0], ["a", "bbbbbbbbbb"]) == (0, 1)
 
 
-def test_programs_run_hidden_tests_and_the_public_check_only_what_a_user_shows():
+def test_submissions_carry_hidden_tests_and_the_public_check_only_what_a_user_shows():
     he = load_benchmark(packaged_humaneval(), limit=1)[0]
-    assert program(he, "humaneval", "    pass\n").endswith("check(has_close_elements)\n")
-    assert "doctest.testmod()" in public_check(he, "humaneval", "    pass\n")
+    sub = submission(he, "humaneval", "    pass\n")
+    assert sub.code.startswith(he.question) and len(sub.tests) == 1
+    assert "has_close_elements(" in sub.tests[0] and "candidate" not in sub.tests[0] and "METADATA" not in sub.tests[0]
+    public = public_submission(he, "humaneval", "    pass\n")
+    assert public.tests == ["assert (has_close_elements([1.0, 2.0, 3.0], 0.5)) == False",
+                            "assert (has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)) == True"]
     mbpp = load_benchmark(preset("mbpp", str(FILES / "mbpp.jsonl")), limit=1)[0]
-    check = public_check(mbpp, "mbpp", "```python\ndef sum_squares(xs): return 0\n```")
-    assert mbpp.tests[0] in check and mbpp.tests[1] not in check and "```" not in check
+    check = public_submission(mbpp, "mbpp", "```python\ndef sum_squares(xs): return 0\n```")
+    assert check.tests == [mbpp.tests[0]] and "```" not in check.code and submission(mbpp, "mbpp", "x").tests == mbpp.tests
+
+
+def test_humaneval_checks_become_seeded_judge_side_tests():
+    test = "\n\nMETADATA = {}\n\ndef check(candidate):\n    from random import randint, choice\n    import string\n" \
+           "    for _ in range(3):\n        s = ''.join(choice(string.ascii_lowercase) for i in range(randint(1, 5)))\n" \
+           "        assert candidate(encode(s)) == s\n"
+    (converted,) = humaneval_tests(test, "decode")
+    assert "import random\nrandom.seed(0)" in converted and "random.randint(1, 5)" in converted and "random.choice(" in converted
+    assert "decode(encode(s))" in converted and "candidate" not in converted
 
 
 def test_probes_are_deterministic_and_the_needle_sits_at_its_depth():
@@ -107,7 +120,7 @@ def _latency(tokens, p95, status="ok"):
 
 def test_gates_pass_fail_and_not_measured_each_with_the_reason():
     evals = [_row("humaneval", "exec_guided_pass@1", 80.0), _row("humaneval", "pass@1", 95.0),
-             _row("mbpp", "exec_guided_pass@1", 84.9, contaminated=2), _row("gsm8k", "self_consistency_acc", 70.0),
+             _row("mbpp", "exec_guided_pass@1", 84.9, n=500, contaminated=2), _row("gsm8k", "self_consistency_acc", 70.0, n=1319),
              _row("needle", "recall@512000", 100.0, n=5, context_tokens=511_999), _row("needle", "recall@64", 100.0, n=5, context_tokens=70)]
     card = {r.gate.split()[0]: r for r in gates("c1", evals, [_latency(199_000, 10.0), _latency(250_000, 10.0, "refused: too long")], NOW)}
     assert card["HumanEval"].status == "pass" and card["HumanEval"].value == 80.0  # the exec-guided metric, not pass@1
@@ -123,3 +136,10 @@ def test_gates_pass_fail_and_not_measured_each_with_the_reason():
     card = {r.gate.split()[0]: r for r in gates("c1", evals[:4] + [_row("needle", "recall@512000", 99.0, 50, 512_003)],
                                                   [_latency(200_100, 150.0)], NOW)}
     assert card["needle"].status == "pass" and card["p95"].status == "pass"
+
+
+def test_a_benchmark_gate_is_not_judged_on_a_handful_of_items():
+    card = {r.gate.split()[0]: r for r in gates("c1", [_row("mmlu", "acc", 100.0, n=3), _row("humaneval", "exec_guided_pass@1", 0.0, n=20)],
+                                                  [], NOW)}
+    assert card["MMLU"].status == "not-measured" and card["MMLU"].value == 100.0 and "14042 items" in card["MMLU"].reason
+    assert card["HumanEval"].status == "not-measured" and "n=20" in card["HumanEval"].reason

@@ -184,7 +184,7 @@ def test_verified_distilled_samples_become_the_synthetic_bucket(packed):
                          confidence=1.0) for k in range(4)]
     lake.write(lake.frame("distilled_sft", rows), "distilled_sft", mode="overwrite")
     report = run_pack(lake, PackConfig(seq_len=4 * SEQ, max_shard_tokens=SEQ * 160))
-    assert report.conserved and report.input_versions["distilled_sft"] >= 0
+    assert report.conserved and report.input_versions["distilled_sft"] == lake.version("distilled_sft")
     synthetic = [s for s in report.shards if s["bucket"] == "synthetic/distilled"]
     assert synthetic and {s["split"] for s in synthetic} == {"train"} and sum(s["documents"] for s in synthetic) == 3  # the failed one stays out
     mix = {m["domain"]: m for m in mix_against_target(report.shards, {"code": 0.4, "math": 0.15, "text": 0.3, "synthetic": 0.15})}

@@ -113,3 +113,16 @@ def load_benchmark(bench: EvalBenchmark, limit: int | None = None) -> list[Item]
                           entry_point=str(r.get(f.entry_point) or "") if f.entry_point else "",
                           subject=str(r.get(f.subject) or "") if f.subject else "", context=context))
     return items
+
+
+def hash_rows(benches: list[EvalBenchmark]) -> list[dict]:
+    """``[{benchmark, item_id, text}]`` of every item of every benchmark, for ``eval_hashes``: the
+    question with its reference answer (the correct choice's text for multiple choice), under the
+    ids the evaluation itself uses, so a result's contamination check finds its items."""
+    rows = []
+    for bench in benches:
+        for item in load_benchmark(bench):
+            answer = item.choices[int(item.answer)] if item.choices else item.answer
+            rows.append({"benchmark": item.benchmark, "item_id": item.item_id,
+                         "text": "\n".join(x for x in (item.context, item.question, answer) if x)})
+    return rows

@@ -102,15 +102,17 @@ def exact_match(output: str, answer: str) -> tuple[bool, str]:
 
 def run_probes(client: CompletionClient, lengths: list[int], depths: list[float], seed: int,
                kinds: tuple[str, ...] = ("needle", "multi_needle", "cross_segment")) -> dict[str, BenchmarkRun]:
-    """One run per kind; recall per length over the depths the server answered (refusals are
-    items with the reason, and a length nothing was answered at has no recall row)."""
+    """One run per kind; recall per length over every depth asked, a refused depth counting as a
+    miss (refusals are items with the reason), so a length the server only partly answers cannot
+    show full recall. A length nothing was answered at has no recall row: it was not measured."""
     tpw = tokens_per_word(client, seed)
     runs = {}
     for kind in kinds:
         run = BenchmarkRun(kind)
         for length in lengths:
             hits, answered, counted = 0, 0, []
-            for depth in depths if kind != "cross_segment" else [0.5]:
+            asked = depths if kind != "cross_segment" else [0.5]
+            for depth in asked:
                 probe = make_probe(kind, length, depth, seed, tpw)
                 try:
                     reply = client.complete(probe.prompt, 8, 0.0, seed)
@@ -124,7 +126,7 @@ def run_probes(client: CompletionClient, lengths: list[int], depths: list[float]
                 run.items.append(ItemOutcome(probe.probe_id, 0, seed, reply.text, word, correct,
                                              f"expected {probe.answer}; server counted {reply.prompt_tokens} prompt tokens"))
             if answered:
-                run.metrics.append(Metric(f"recall@{length}", 100.0 * hits / answered, answered, 1, min(counted) or None))
+                run.metrics.append(Metric(f"recall@{length}", 100.0 * hits / len(asked), len(asked), 1, min(counted) or None))
         runs[kind] = run
     return runs
 

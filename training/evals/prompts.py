@@ -2,13 +2,16 @@
 
 Code: HumanEval continues the function from its prompt; MBPP shows the task and its first test
 (the public one) and asks for the code between ``[BEGIN]`` and ``[DONE]``. The exec-guided
-serving policy may run only what a user would give it: HumanEval's docstring examples
-(doctest) and MBPP's first test; the item is scored on all of its tests.
+serving policy may run only what a user would give it: HumanEval's docstring examples and
+MBPP's first test; the item is scored on all of its tests. Every test runs in the judged
+harness, so a completion that exits early or prints a verdict cannot pass.
 """
 
 from __future__ import annotations
 
+import ast
 import doctest
+from dataclasses import dataclass
 
 from training.evals.benchmarks import Item
 
@@ -33,22 +36,71 @@ def _strip_fence(text: str) -> str:
     return text
 
 
-def program(item: Item, schema: str, completion: str) -> str:
-    """The full program that passes iff the completion is correct (hidden tests included)."""
-    if schema == "humaneval":
-        return f"{item.question}{completion}\n\n{item.tests[0] if item.tests else ''}\n\ncheck({item.entry_point})\n"
-    return f"{item.setup}\n{_strip_fence(completion)}\n\n" + "\n".join(item.tests) + "\n"
+@dataclass(frozen=True)
+class Submission:
+    """What the judged harness runs: the candidate's module and the assert tests the judge evaluates."""
+
+    code: str
+    tests: list[str]
 
 
-def public_check(item: Item, schema: str, completion: str) -> str | None:
-    """The program the exec-guided policy may run (None: nothing public to run)."""
+class _Rename(ast.NodeTransformer):
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        target = self.names.get(node.id)
+        if target is None or not isinstance(node.ctx, ast.Load):
+            return node
+        return ast.copy_location(ast.parse(target, mode="eval").body, node)
+
+
+def humaneval_tests(test_code: str, entry_point: str) -> list[str]:
+    """HumanEval's ``check(candidate)`` as one test the judge runs: its body with ``candidate``
+    named by the entry point, ``from m import x`` spelled ``import m`` / ``m.x``, and ``random``
+    seeded, so an item asks the same inputs every time."""
+    tree = ast.parse(test_code)
+    body: list[ast.stmt] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name == "check":
+            body += statement.body
+        elif not (isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) and t.id == "METADATA" for t in statement.targets)):
+            body.append(statement)
+    names, out = {"candidate": entry_point}, []
+    for statement in body:
+        if isinstance(statement, ast.ImportFrom) and statement.module and not statement.level and "." not in statement.module:
+            names.update({a.asname or a.name: f"{statement.module}.{a.name}" for a in statement.names})
+            out.append(ast.Import(names=[ast.alias(statement.module)]))
+            if statement.module == "random":
+                out += ast.parse("random.seed(0)").body
+        else:
+            out.append(statement)
+    return [ast.unparse(ast.fix_missing_locations(_Rename(names).visit(ast.Module(body=out, type_ignores=[]))))]
+
+
+def submission(item: Item, schema: str, completion: str) -> Submission:
+    """The candidate's code and every test of the item (the hidden ones included)."""
     if schema == "humaneval":
-        if not doctest.DocTestParser().get_examples(item.question):
-            return None
-        return f"{item.question}{completion}\n\nimport doctest, sys\nsys.exit(1 if doctest.testmod().failed else 0)\n"
+        return Submission(f"{item.question}{completion}\n", humaneval_tests(item.tests[0], item.entry_point) if item.tests else [])
+    return Submission(f"{item.setup}\n{_strip_fence(completion)}\n", list(item.tests))
+
+
+def public_submission(item: Item, schema: str, completion: str) -> Submission | None:
+    """What the exec-guided policy may run (None: nothing public to run): HumanEval's docstring
+    examples whose expected output is a Python literal, as asserts; MBPP's first test."""
+    if schema == "humaneval":
+        tests = []
+        for example in doctest.DocTestParser().get_examples(item.question):
+            try:
+                expected = ast.literal_eval(example.want.strip())
+                ast.parse(example.source, mode="eval")
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            tests.append(f"assert ({example.source.strip()}) == {expected!r}")
+        return Submission(f"{item.question}{completion}\n", tests) if tests else None
     if not item.tests:
         return None
-    return f"{item.setup}\n{_strip_fence(completion)}\n\n{item.tests[0]}\n"
+    return Submission(f"{item.setup}\n{_strip_fence(completion)}\n", [item.tests[0]])
 
 
 def math_prompt(item: Item) -> str:

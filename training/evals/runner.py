@@ -17,8 +17,8 @@ from training.evals import prompts, scoring
 from training.evals.benchmarks import Item
 from training.evals.client import CompletionClient, EndpointError
 
-CodeRunner = Callable[[str], tuple[bool, str]]
-"""Runs a Python program in isolation: (passed, detail). The sandbox in production."""
+CodeRunner = Callable[[str, list[str]], tuple[bool, str]]
+"""Judges assert tests against a candidate's code in isolation: (passed, detail). The judged sandbox harness in production."""
 
 
 @dataclass
@@ -78,18 +78,19 @@ def run_code(items: list[Item], schema: str, client: CompletionClient, execute: 
                 unanswered.add(k)
                 outcomes.append(ItemOutcome(item.item_id, k, s, text, None, False, failure))
                 continue
-            passed, detail = execute(prompts.program(item, schema, text))
+            sub = prompts.submission(item, schema, text)
+            passed, detail = execute(sub.code, sub.tests)
             outcomes.append(ItemOutcome(item.item_id, k, s, text, None, passed, detail))
         counts.append(sum(o.correct for o in outcomes[:cfg.samples]))
         chosen, why = 0, "no sample passed the public check: the first one is returned"
         for o in outcomes[:cfg.exec_guided_samples]:
             if o.sample_no in unanswered:
                 continue
-            check = prompts.public_check(item, schema, o.output)
+            check = prompts.public_submission(item, schema, o.output)
             if check is None:
                 why = "nothing public to run: the first sample is returned"
                 break
-            if execute(check)[0]:
+            if execute(check.code, check.tests)[0]:
                 chosen, why = o.sample_no, f"sample {o.sample_no} passed the public check"
                 break
         picked = outcomes[chosen]

@@ -1,7 +1,8 @@
 """The North Star gates, per checkpoint: pass, fail or not-measured, each with its reason.
 
-Benchmarks compare the newest ``evals`` row of the gate's metric; needle recall needs a probe
-the server actually answered at ≥ 512k tokens; latency needs a ``latency_runs`` row of this
+Benchmarks compare the newest ``evals`` row of the gate's metric, judged only on at least the
+gate's ``min_items`` items; needle recall needs a probe the server actually answered at ≥ 512k
+tokens, with every refused depth counted as a miss; latency needs a ``latency_runs`` row of this
 checkpoint (its ``model``) that reached a 200k-token prompt. Anything missing is
 ``not-measured`` with what would measure it, never a pass.
 """
@@ -18,18 +19,22 @@ from schemas.settings import LakeSettings
 
 @dataclass(frozen=True)
 class Gate:
+    """``min_items``: below it a benchmark result is reported but not judged (on 20 items a
+    pass@1 of 80 has a standard error of about 9 points); the defaults are the full test sets."""
+
     name: str
     benchmark: str
     metric: str
     threshold: float
     at_tokens: int | None = None
+    min_items: int = 1
 
 
 GATES = (
-    Gate("HumanEval pass@1 (exec-guided) ≥ 80", "humaneval", "exec_guided_pass@1", 80.0),
-    Gate("MBPP pass@1 (exec-guided) ≥ 85", "mbpp", "exec_guided_pass@1", 85.0),
-    Gate("GSM8K self-consistency (k ≤ 5) ≥ 70", "gsm8k", "self_consistency_acc", 70.0),
-    Gate("MMLU acc (log-likelihood) ≥ 70", "mmlu", "acc", 70.0),
+    Gate("HumanEval pass@1 (exec-guided) ≥ 80", "humaneval", "exec_guided_pass@1", 80.0, min_items=164),
+    Gate("MBPP pass@1 (exec-guided) ≥ 85", "mbpp", "exec_guided_pass@1", 85.0, min_items=500),
+    Gate("GSM8K self-consistency (k ≤ 5) ≥ 70", "gsm8k", "self_consistency_acc", 70.0, min_items=1319),
+    Gate("MMLU acc (log-likelihood) ≥ 70", "mmlu", "acc", 70.0, min_items=14042),
     Gate("needle recall ≥ 99% at 512k", "needle", "recall", 99.0, 512_000),
     Gate("p95 ≤ 200 ms/token at 200k", "latency_runs", "tpot_p95_ms", 200.0, 200_000),
 )
@@ -46,6 +51,10 @@ def _benchmark_gate(gate: Gate, evals: list, checkpoint_id: str, now: dt.datetim
     r = max(rows, key=lambda x: (x["evaluated_at"], x["eval_id"]))
     status = "pass" if r["value"] >= gate.threshold else "fail"
     reason = f"{r['value']:.1f} on n={r['n']} items ({r['samples']} samples each, seed {r['seed']})"
+    if r["n"] < gate.min_items:
+        status = "not-measured"
+        reason += (f": fewer than the {gate.min_items} items this gate is judged on, so the value is shown, not judged "
+                   "(raise IRM_EVALS__MAX_ITEMS and give the full test set)")
     if r["contaminated_items"]:
         reason += f"; {r['contaminated_items']} contaminated item(s) counted"
     return ScorecardRow(**base, value=r["value"], status=status, reason=reason, contamination=r["contamination"])
@@ -63,7 +72,7 @@ def _needle_gate(gate: Gate, evals: list, checkpoint_id: str, now: dt.datetime) 
         return ScorecardRow(**base, status="not-measured", reason=f"{told}; the gate needs {gate.at_tokens:,} tokens")
     r = min(reached, key=lambda x: x["value"])
     return ScorecardRow(**base, value=r["value"], status="pass" if r["value"] >= gate.threshold else "fail",
-                        reason=f"{r['value']:.1f}% over {r['n']} depths at {r['context_tokens']:,} tokens")
+                        reason=f"{r['value']:.1f}% over {r['n']} depths at {r['context_tokens']:,} tokens (a refused depth is a miss)")
 
 
 def _latency_gate(gate: Gate, runs: list, checkpoint_id: str, now: dt.datetime) -> ScorecardRow:
