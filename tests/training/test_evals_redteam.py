@@ -51,3 +51,14 @@ def test_a_completion_that_prints_a_key_has_it_scrubbed_from_the_detail(judge):
 def _sub(completion: str):
     sub = submission(HUMANEVAL_0, "humaneval", completion)
     return sub.code, sub.tests
+
+
+def test_every_humaneval_reference_solution_passes_its_judged_tests(judge):
+    items = load_benchmark(packaged_humaneval())
+    failed = []
+    for item in items:
+        sub = submission(item, "humaneval", item.answer)
+        passed, detail = judge(sub.code, sub.tests)
+        if not passed:
+            failed.append(f"{item.item_id}: {detail[:120]}")
+    assert len(items) == 164 and failed == []

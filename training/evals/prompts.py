@@ -91,12 +91,17 @@ def public_submission(item: Item, schema: str, completion: str) -> Submission | 
     if schema == "humaneval":
         tests = []
         for example in doctest.DocTestParser().get_examples(item.question):
+            want = []
+            for line in example.want.splitlines():
+                if line.strip().startswith(('"""', "'''")):
+                    break  # the docstring ends: the prompt is parsed as source, not as the docstring
+                want.append(line)
             try:
-                expected = ast.literal_eval(example.want.strip())
-                ast.parse(example.source, mode="eval")
+                expected = ast.literal_eval("\n".join(want).strip())
+                call = ast.unparse(ast.parse(example.source, mode="eval"))  # without the example's comments
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 continue
-            tests.append(f"assert ({example.source.strip()}) == {expected!r}")
+            tests.append(f"assert ({call}) == {expected!r}")
         return Submission(f"{item.question}{completion}\n", tests) if tests else None
     if not item.tests:
         return None
