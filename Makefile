@@ -69,7 +69,7 @@ bench-scale: setup $(BENCH_LIGHT_STAMP)
 	nice -n 10 $(PY) -m bench.dedup --planted 400 --repeat 1 --tools irm,rensa,datasketch
 
 bench-tokenizer: setup
-	nice -n 10 $(PY) -m bench.tokenizer --vocab 150000 --code-mb 150 --sample-mb 160
+	nice -n 10 $(PY) -m bench.tokenizer --vocab 150000 --code-mb 175 --sample-mb 190
 
 bench-content: setup
 	$(PY) -m bench.content

@@ -1,6 +1,6 @@
 """The production tokenizer at size: 150k pieces trained through the product's own flow, beside Llama-3.
 
-    make bench-tokenizer      # = .venv/bin/python -m bench.tokenizer --vocab 150000 --sample-mb 160
+    make bench-tokenizer      # = .venv/bin/python -m bench.tokenizer --vocab 150000 --code-mb 175 --sample-mb 190
 
 What this machine has offline becomes drops in a fresh landing zone: installed Python packages
 (``.py .md .rst .txt``), the Go standard library, PyTorch's C++ headers and npm's JavaScript, each
@@ -188,14 +188,15 @@ def land(landing: Path, code_mb: float) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vocab", type=int, default=150_000)
-    parser.add_argument("--code-mb", type=float, default=150.0, help="code landed for training (before curation)")
-    parser.add_argument("--sample-mb", type=float, default=160.0, help="the tokenizer's sample_bytes (split 60/20/20)")
+    parser.add_argument("--code-mb", type=float, default=175.0, help="code landed for training (before curation)")
+    parser.add_argument("--sample-mb", type=float, default=190.0, help="the tokenizer's sample_bytes (split 60/20/20)")
     parser.add_argument("--thread-mb", type=float, default=20.0, help="slice trained at 1 and 2 threads (0: skip)")
     parser.add_argument("--report-only", metavar="DAGSTER_HOME", help="report on a finished run's lake and instance")
+    parser.add_argument("--retrain", metavar="DAGSTER_HOME", help="train again on a finished run's curated lake (other settings)")
     args = parser.parse_args()
     landing, lake = (OUT / "landing").resolve(), (OUT / "lake").resolve()
-    if args.report_only:
-        home = args.report_only
+    if args.report_only or args.retrain:
+        home = args.report_only or args.retrain
     else:
         shutil.rmtree(OUT, ignore_errors=True)
         landing.mkdir(parents=True)
@@ -213,15 +214,21 @@ def main() -> None:
 
     instance = DagsterInstance.get()
     memory = PeakMemory()
-    if args.report_only:
+    if args.report_only or args.retrain:
         sizes = {d.name: d.stat().st_size if d.is_file() else sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
                  for d in sorted(landing.iterdir())}
         ingest_s = sum(s for r in instance.get_run_records() if r.dagster_run.job_name == "ingest_job"
                        for s in [(r.end_time or 0) - (r.start_time or 0)])
         curation_s = next((r.end_time or 0) - (r.start_time or 0) for r in instance.get_run_records() if r.dagster_run.job_name == "curation_job")
         curation_peak = 0
-        run = next(r for r in instance.get_run_records() if r.dagster_run.job_name == "tokenizer_job")
-        steps = {st.step_key: (st.end_time or 0) - (st.start_time or 0) for st in instance.get_run_step_stats(run.dagster_run.run_id)}
+        if args.retrain:
+            memory.start()
+            job_s, steps = run_job(build_definitions(IrmSettings()), instance, "tokenizer_job", _tokenizer_config(args))
+            memory.running = False
+            print(f"tokenizer_job {job_s:.0f} s (peak RSS {memory.peak / 2**30:.2f} GiB): {steps}", file=sys.stderr)
+        else:
+            run = next(r for r in instance.get_run_records() if r.dagster_run.job_name == "tokenizer_job")
+            steps = {st.step_key: (st.end_time or 0) - (st.start_time or 0) for st in instance.get_run_step_stats(run.dagster_run.run_id)}
     else:
         sizes = land(landing, args.code_mb)
         print("landed: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()) + f"; total {sum(sizes.values()) / 1e6:.1f} MB",
@@ -234,18 +241,18 @@ def main() -> None:
         print(f"ingest {ingest_s:.0f} s, curation {curation_s:.0f} s", file=sys.stderr)
         curation_peak = memory.peak
         memory.peak = 0
-        tokenizer_cfg = {"ops": {"tokenizer": {"config": {"vocab_size": args.vocab, "sample_bytes": int(args.sample_mb * 1e6),
-                                                          "num_threads": 2, "held_out_sources": list(HELD_OUT)}}}, **quiet}
-        job_s, steps = run_job(defs, instance, "tokenizer_job", tokenizer_cfg)
+        job_s, steps = run_job(defs, instance, "tokenizer_job", _tokenizer_config(args))
         memory.running = False
         print(f"tokenizer_job {job_s:.0f} s (peak RSS {memory.peak / 2**30:.2f} GiB): {steps}", file=sys.stderr)
+
+    from pyspark.sql import functions as F
 
     from ledgers.lake import Lake
     from spark_jobs.session import get_spark
 
     settings = IrmSettings()
     lk = Lake(settings.lake, get_spark(settings.spark))
-    artifact = lk.read("tokenizers").first()
+    artifact = lk.read("tokenizers").orderBy(F.desc("created_at")).first()
     event = instance.get_latest_materialization_event(_key("tokenizer_metrics"))
     metrics = event.asset_materialization.metadata
     checks = {e.check_name: e.passed for e in _check_events(instance, event.run_id)}
@@ -263,6 +270,12 @@ def main() -> None:
     text = "\n".join(report)
     (OUT / "report.md").write_text(text + "\n")
     print(text)
+
+
+def _tokenizer_config(args) -> dict:
+    return {"ops": {"tokenizer": {"config": {"vocab_size": args.vocab, "sample_bytes": int(args.sample_mb * 1e6), "num_threads": 2,
+                                             "held_out_sources": list(HELD_OUT)}}},
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _key(name: str):

@@ -72,10 +72,12 @@ def test_a_new_checkpoint_is_evaluated_automatically_and_scored_honestly(setting
     assert Path(meta["needle_plot"].value).is_file() and "![needle" in meta["recall_plots"].value
 
     assert materialize([scorecard], resources=resources, instance=instance).success
-    card = {r["gate"].split()[0]: r for r in run_sql(settings.lake, "SELECT gate, status, reason FROM scorecard").to_pylist()}
-    assert card["HumanEval"]["status"] == "fail" and card["MMLU"]["status"] == "not-measured"
+    card = {r["gate"].split()[0]: r for r in run_sql(settings.lake, "SELECT gate, value, status, reason FROM scorecard").to_pylist()}
+    # two items: the zero is on the card, and a gate is not judged on so few
+    assert card["HumanEval"]["status"] == "not-measured" and card["HumanEval"]["value"] == 0.0 and "n=2 items" in card["HumanEval"]["reason"]
+    assert card["MMLU"]["status"] == "not-measured"
     assert card["needle"]["status"] == "not-measured" and card["p95"]["status"] == "not-measured"
-    assert "| **fail** |" in instance.get_latest_materialization_event(AssetKey("scorecard")).asset_materialization.metadata["scorecard"].value
+    assert "| 0.0 | **not-measured** |" in instance.get_latest_materialization_event(AssetKey("scorecard")).asset_materialization.metadata["scorecard"].value
 
 
 def test_the_evaluation_assets_are_automated_by_a_running_sensor(settings):
