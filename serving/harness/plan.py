@@ -128,8 +128,9 @@ def plan_tests(tests: list[str]) -> TestPlan:
         except SyntaxError as err:
             raise PlanError(f"test {k} is not valid Python ({err.msg}): {test[:80]!r}") from err
         split = _Split(probes, modules)
+        inside = _judge_functions(tree, k)
         for statement in ast.walk(tree):
-            if isinstance(statement, ast.stmt) and not isinstance(statement, STATEMENTS):
+            if isinstance(statement, ast.stmt) and id(statement) not in inside and not isinstance(statement, STATEMENTS):
                 raise PlanError(f"test {k}: a {type(statement).__name__} statement is not supported in tests; use asserts over calls")
         body = []
         for statement in tree.body:
@@ -138,7 +139,33 @@ def plan_tests(tests: list[str]) -> TestPlan:
     return TestPlan(out, probes, modules)
 
 
+def _judge_functions(tree: ast.Module, k: int) -> set[int]:
+    """Top-level function definitions of a test (a benchmark's own helpers) run in the judge, so
+    they may use only what the judge has: builtins, standard modules the test imports, their own
+    arguments and locals, and each other. Returns the ids of the nodes inside them."""
+    functions = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
+    imported = {(a.asname or a.name).split(".")[0] for s in tree.body if isinstance(s, ast.Import) for a in s.names}
+    names = {f.name for f in functions}
+    for f in functions:
+        bound = {a.arg for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
+        bound |= {a.arg for a in (f.args.vararg, f.args.kwarg) if a is not None}
+        for n in ast.walk(f):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                bound.add(n.id)
+            elif isinstance(n, ast.comprehension):
+                bound |= _target_names(n.target)
+            elif isinstance(n, ast.Lambda):
+                bound |= {a.arg for a in n.args.args + n.args.kwonlyargs}
+        unknown = sorted(_loaded_names(f) - bound - names - imported - BUILTIN_NAMES - JUDGE_MODULES)
+        if unknown:
+            raise PlanError(f"test {k}: function {f.name} uses {unknown}, which the judge does not have")
+    return {id(n) for f in functions for n in ast.walk(f)}
+
+
 def _statement(split: _Split, statement: ast.stmt) -> ast.stmt:
+    if isinstance(statement, ast.FunctionDef):
+        split.local.add(statement.name)
+        return statement
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         names = {(a.asname or a.name).split(".")[0] for a in statement.names}
         if isinstance(statement, ast.ImportFrom) or any(a.asname for a in statement.names):

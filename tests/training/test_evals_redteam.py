@@ -62,3 +62,14 @@ def test_every_humaneval_reference_solution_passes_its_judged_tests(judge):
         if not passed:
             failed.append(f"{item.item_id}: {detail[:120]}")
     assert len(items) == 164 and failed == []
+
+
+@pytest.mark.parametrize("item_id, completion", [
+    ("HumanEval/38", "    return s\n\n\ndef encode_cyclic(s):\n    return s\n"),
+    ("HumanEval/32", "    return 0.0\n\n\ndef poly(xs, x):\n    return 0.0\n"),
+])
+def test_redefining_the_prompts_helper_functions_does_not_change_the_tests(judge, item_id, completion):
+    item = next(i for i in load_benchmark(packaged_humaneval()) if i.item_id == item_id)
+    sub = submission(item, "humaneval", completion)
+    passed, detail = judge(sub.code, sub.tests)
+    assert not passed, detail

@@ -92,6 +92,11 @@ def test_humaneval_checks_become_seeded_judge_side_tests():
     (converted,) = humaneval_tests(test, "decode")
     assert "import random\nrandom.seed(0)" in converted and "random.randint(1, 5)" in converted and "random.choice(" in converted
     assert "decode(encode(s))" in converted and "candidate" not in converted
+    (plain,) = humaneval_tests("def check(candidate):\n    import random\n    assert candidate(random.randint(0, 9)) >= 0\n", "f")
+    assert "import random\nrandom.seed(0)" in plain
+    prompt = "import math\nfrom typing import List\n\ndef poly(xs: List[float], x: float) -> float:\n    return sum(xs)\n\ndef f(xs):\n    pass\n"
+    (helped,) = humaneval_tests("def check(candidate):\n    assert poly(candidate([1]), 2) == 0\n", "f", prompt)
+    assert helped.startswith("import math\n\ndef poly(xs, x):") and "def f(" not in helped
 
 
 def test_probes_are_deterministic_and_the_needle_sits_at_its_depth():

@@ -55,12 +55,28 @@ class _Rename(ast.NodeTransformer):
         return ast.copy_location(ast.parse(target, mode="eval").body, node)
 
 
-def humaneval_tests(test_code: str, entry_point: str) -> list[str]:
-    """HumanEval's ``check(candidate)`` as one test the judge runs: its body with ``candidate``
-    named by the entry point, ``from m import x`` spelled ``import m`` / ``m.x``, and ``random``
-    seeded, so an item asks the same inputs every time."""
+def _prompt_helpers(prompt: str, entry_point: str) -> list[ast.stmt]:
+    """The prompt's whole-module imports and the functions it defines besides the one to write
+    (HumanEval/32's ``poly``, /38's ``encode_cyclic``), without annotations: the tests call them,
+    and they must be the benchmark's own, run by the judge, not whatever the completion redefines."""
+    out: list[ast.stmt] = []
+    for statement in ast.parse(prompt).body:
+        if isinstance(statement, ast.Import) and not any(a.asname for a in statement.names):
+            out.append(statement)
+        elif isinstance(statement, ast.FunctionDef) and statement.name != entry_point:
+            for a in statement.args.posonlyargs + statement.args.args + statement.args.kwonlyargs:
+                a.annotation = None
+            statement.returns, statement.decorator_list = None, []
+            out.append(statement)
+    return out
+
+
+def humaneval_tests(test_code: str, entry_point: str, prompt: str = "") -> list[str]:
+    """HumanEval's ``check(candidate)`` as one test the judge runs: the prompt's helper functions,
+    then the check's body with ``candidate`` named by the entry point, ``from m import x`` spelled
+    ``import m`` / ``m.x``, and ``random`` seeded, so an item asks the same inputs every time."""
     tree = ast.parse(test_code)
-    body: list[ast.stmt] = []
+    body: list[ast.stmt] = _prompt_helpers(prompt, entry_point) if prompt else []
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name == "check":
             body += statement.body
@@ -71,17 +87,20 @@ def humaneval_tests(test_code: str, entry_point: str) -> list[str]:
         if isinstance(statement, ast.ImportFrom) and statement.module and not statement.level and "." not in statement.module:
             names.update({a.asname or a.name: f"{statement.module}.{a.name}" for a in statement.names})
             out.append(ast.Import(names=[ast.alias(statement.module)]))
-            if statement.module == "random":
-                out += ast.parse("random.seed(0)").body
+            imported = {statement.module}
         else:
             out.append(statement)
+            imported = {a.name for a in statement.names} if isinstance(statement, ast.Import) else set()
+        if "random" in imported:
+            out += ast.parse("random.seed(0)").body
     return [ast.unparse(ast.fix_missing_locations(_Rename(names).visit(ast.Module(body=out, type_ignores=[]))))]
 
 
 def submission(item: Item, schema: str, completion: str) -> Submission:
     """The candidate's code and every test of the item (the hidden ones included)."""
     if schema == "humaneval":
-        return Submission(f"{item.question}{completion}\n", humaneval_tests(item.tests[0], item.entry_point) if item.tests else [])
+        return Submission(f"{item.question}{completion}\n",
+                          humaneval_tests(item.tests[0], item.entry_point, item.question) if item.tests else [])
     return Submission(f"{item.setup}\n{_strip_fence(completion)}\n", list(item.tests))
 
 
