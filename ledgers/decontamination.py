@@ -74,21 +74,22 @@ def _judge(docs: DataFrame, evals: DataFrame, n: int, cfg: DecontaminationConfig
                    removed, inputs, [hits, pairs, outcome])
 
 
-def _delete_judged(lake: Lake, gone: DataFrame, run_id: str | None) -> list[WriteResult]:
-    """Take the documents no longer curated (or whose text changed) out of every output, one commit a table."""
-    ids = gone.select("doc_id").distinct()
+def _delete_judged(lake: Lake, stale: DataFrame, run_id: str | None) -> list[WriteResult]:
+    """Take ``stale`` documents (doc_id, uri: withdrawn, changed, or about to be judged again)
+    out of every output, one commit a table. ``decontamination_inputs`` goes last: until it is
+    rewritten, a run that stopped half-way still lists them, and the next run deletes them again."""
+    ids = stale.select("doc_id").distinct()
 
     def by_id(table: str) -> WriteResult:
         return lake.operate(table, lambda t: t.alias("t").merge(ids.alias("s"), "t.doc_id = s.doc_id").whenMatchedDelete().execute(),
                             run_id=run_id)
 
-    writes = [by_id(t) for t in ("decontaminated_documents", "contamination", "decontamination_inputs")]
-    rejected = gone.where(F.col("action") == "removed").select("uri", F.concat(F.lit("doc_id "), "doc_id", F.lit(":%")).alias("prefix"))
-    if rejected.limit(1).count():
-        writes.append(lake.operate("rejects", lambda t: t.alias("t").merge(
-            rejected.alias("s"), f"t.stage = '{STAGE}' AND t.uri = s.uri AND t.detail LIKE s.prefix").whenMatchedDelete().execute(),
-            run_id=run_id))
-    return writes
+    rejected = stale.select("uri", F.concat(F.lit("doc_id "), "doc_id", F.lit(":%")).alias("prefix")).distinct()
+    return [by_id("decontaminated_documents"), by_id("contamination"),
+            lake.operate("rejects", lambda t: t.alias("t").merge(
+                rejected.alias("s"), f"t.stage = '{STAGE}' AND t.uri = s.uri AND t.detail LIKE s.prefix").whenMatchedDelete().execute(),
+                run_id=run_id),
+            by_id("decontamination_inputs")]
 
 
 def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | None = None, full: bool = False) -> StageReport:
@@ -101,7 +102,7 @@ def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | No
     fp = fingerprint(lake, cfg, n)
     docs = (lake.read("curated_documents").select("doc_id", "domain", "bucket")
             .join(lake.read("documents_clean").select("doc_id", "source", "uri", "text", "bytes"), "doc_id")
-            .withColumn("text_sha256", F.sha2("text", 256)))
+            .withColumn("text_sha256", F.sha2(F.concat_ws("\u0000", "text", "domain", "bucket", "source", "uri"), 256)))
     evals = lake.read("eval_hashes").select("benchmark", "item_id", "ngram_hash")
     prior = lake.read("decontamination_inputs") if lake.exists("decontamination_inputs") else None
     incremental = (not full and prior is not None and prior.limit(1).count() > 0
@@ -116,7 +117,8 @@ def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | No
             stats = {"incremental": True, "judged_documents": todo.count(), "withdrawn_documents": gone.count()}
             judged = _judge(todo, evals, n, cfg, fp)
             persisted += judged.persisted
-            writes = _delete_judged(lake, gone, run_id) if stats["withdrawn_documents"] else []
+            stale = gone.select("doc_id", "uri").unionByName(todo.select("doc_id", "uri"))
+            writes = _delete_judged(lake, stale, run_id) if stats["withdrawn_documents"] or stats["judged_documents"] else []
             if stats["judged_documents"]:
                 kept, report, removed, inputs = (frame.localCheckpoint() for frame in (judged.kept, judged.report, judged.removed, judged.inputs))
                 writes += [lake.write(kept, "decontaminated_documents", run_id=run_id),
@@ -155,7 +157,8 @@ def decontamination_conservation(lake: Lake) -> tuple[int, int, int]:
 
 def decontamination_id_problems(lake: Lake) -> list[str]:
     """Id-level conservation: every curated document judged exactly once, the kept ones present
-    once in decontaminated_documents, and nothing there that is not curated."""
+    once in decontaminated_documents, the removed ones absent from it with one reject each, and
+    nothing there that is not curated."""
     curated = lake.read("curated_documents").select("doc_id")
     kept = lake.read("decontaminated_documents").select("doc_id")
     judged = lake.read("decontamination_inputs").select("doc_id", "action")
@@ -173,4 +176,13 @@ def decontamination_id_problems(lake: Lake) -> list[str]:
     missing = judged.where(F.col("action") != "removed").join(kept, "doc_id", "left_anti").join(curated, "doc_id", "left_semi").count()
     if missing:
         problems.append(f"{missing} document(s) judged kept are missing from decontaminated_documents")
+    removed = judged.where(F.col("action") == "removed")
+    leaked = removed.join(kept, "doc_id", "left_semi").count()
+    if leaked:
+        problems.append(f"{leaked} document(s) judged contaminated are still in decontaminated_documents")
+    rejects = (lake.read("rejects").where(F.col("stage") == STAGE)
+               .select(F.regexp_extract("detail", r"^doc_id (\S+):", 1).alias("doc_id")).groupBy("doc_id").count())
+    unrejected = removed.join(rejects.where("count = 1"), "doc_id", "left_anti").count()
+    if unrejected:
+        problems.append(f"{unrejected} removed document(s) do not have exactly one decontamination reject")
     return problems

@@ -214,7 +214,7 @@ class DecontaminationInput(BaseModel):
     benchmark hashes and settings: a later run judges only documents not here (or changed)."""
 
     doc_id: str
-    text_sha256: str = Field(description="sha256 of the clean text that was judged")
+    text_sha256: str = Field(description="sha256 of what was judged and written: the clean text, domain, bucket, source and uri")
     fingerprint: str = Field(description="hash of the decontamination settings, the n-gram length and the eval_hashes version")
     action: str = Field(description="kept, redacted or removed")
     source: str

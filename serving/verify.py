@@ -39,7 +39,7 @@ class Verdict:
 
 SYNTAX_ERRORS = {"SyntaxError", "IndentationError", "TabError"}
 HIGH_ENTROPY = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
-HEX_TOKEN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+HEX_TOKEN = re.compile(r"\b(?=[0-9]*[a-fA-F])[0-9a-fA-F]{32,}\b")
 
 
 def _entropy(value: str) -> float:

@@ -1,6 +1,7 @@
 import random
 
 import pytest
+from pyspark.sql import functions as F
 
 from ledgers.decontamination import (DecontaminationError, decontamination_conservation, decontamination_id_problems,
                                      run_decontamination)
@@ -164,3 +165,19 @@ def test_a_lost_document_hidden_behind_a_duplicate_fails_the_id_check(lake, huma
     assert decontamination_conservation(lake) == counts_before  # the counts still balance
     problems = decontamination_id_problems(lake)
     assert any("more than once" in p for p in problems) and any("missing from decontaminated_documents" in p for p in problems)
+
+
+def test_a_run_that_stopped_between_its_commits_is_repaired_by_the_next(lake, humaneval):
+    docs, dirty = planted_corpus(humaneval, planted=2)
+    write_curated(lake, docs)
+    run_decontamination(lake, DecontaminationConfig())
+    full = _outputs(lake)
+    # as if a run appended its judgments and stopped before recording them in decontamination_inputs
+    victims = [doc_id(docs[0]["text"]), doc_id(docs[-1]["text"])]
+    rows = lake.read("decontaminated_documents").where(F.col("doc_id").isin(victims))
+    lake.write(rows, "decontaminated_documents")
+    assert victims[0] in dirty and victims[1] not in dirty
+    lake.write(lake.read("rejects").where(f"stage = 'decontamination' AND detail LIKE 'doc_id {victims[0]}:%'"), "rejects")
+    lake.delete("decontamination_inputs", F.col("doc_id").isin(victims))
+    again = run_decontamination(lake, DecontaminationConfig())
+    assert again.extra["judged_documents"] == 2 and _outputs(lake) == full and decontamination_id_problems(lake) == []
