@@ -169,7 +169,9 @@ def _classifier_licenses(meta_text: str) -> list[str]:
 
 
 def detect_metadata(path: str, text: str) -> Detection | None:
-    """Package metadata: PKG-INFO/METADATA, package.json, Cargo.toml, pom.xml."""
+    """Package metadata: PKG-INFO/METADATA, package.json, Cargo.toml, pom.xml. Several license
+    classifiers combine with ``AND``: a classifier list does not say whether its licenses are
+    alternatives, and reading "MIT" next to "Other/Proprietary" as a choice would be a wrong allow."""
     name = PurePosixPath(path).name.lower()
     try:
         if name in {"pkg-info", "metadata"}:
@@ -181,7 +183,7 @@ def detect_metadata(path: str, text: str) -> Detection | None:
                 return Detection(named, "metadata:license-field", 0.8)
             classifiers = _classifier_licenses(text)
             if classifiers:
-                return Detection(expression(classifiers, dual=True), "metadata:classifier", 0.9)
+                return Detection(expression(classifiers), "metadata:classifier", 0.9)
             if named:
                 return Detection(named, "metadata:license-field", 0.8)
         elif name == "package.json":

@@ -196,6 +196,16 @@ def test_trove_classifiers_without_a_variant_are_not_allows():
     assert specific.spdx == "BSD-3-Clause"
 
 
+def test_a_permissive_classifier_next_to_a_proprietary_or_copyleft_one_is_not_an_allow():
+    for other in ("Other/Proprietary License", "GNU General Public License v3 (GPLv3)", "Free for non-commercial use"):
+        meta = f"Name: p\nClassifier: License :: OSI Approved :: MIT License\nClassifier: License :: {other}\n"
+        found = detect_evidence_file("PKG-INFO", meta)
+        assert " AND " in found.spdx and decide(found.spdx, CFG).startswith("exclude:"), (other, found.spdx)
+    both = detect_evidence_file("PKG-INFO", "Name: p\nClassifier: License :: OSI Approved :: MIT License\n"
+                                "Classifier: License :: OSI Approved :: ISC License (ISCL)\n")
+    assert both.spdx == "MIT AND ISC" and decide(both.spdx, CFG) == "allow"
+
+
 def test_a_bundle_is_read_whole_and_scoped_sections_apply_to_their_paths():
     bundle = (BSD3 + "\n" + "-" * 40 + "\nThe files under the directory pkg/vendored/thing are copied from another project and "
               "are licensed as:\n\n" + MIT + "\n" + "-" * 40 + "\nThe files under the directory pkg/gpl_part are licensed as:\n\n"
