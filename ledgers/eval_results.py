@@ -35,15 +35,15 @@ def write_scorecard(lake: Lake, rows: list[ScorecardRow], run_id: str | None = N
                       replace_where=_in("checkpoint_id", checkpoints) if checkpoints else "false", run_id=run_id)
 
 
-def read_rows(settings: LakeSettings, table: str, where: str = "", params: tuple = ()) -> list[dict]:
-    """Rows of a small table through delta-rs and DuckDB (no Spark job for a lookup); [] when
-    the table does not exist yet."""
+def read_rows(settings: LakeSettings, table: str, where: str = "", params: tuple = (), version: int | None = None) -> list[dict]:
+    """Rows of a small table (at ``version``, else the latest) through delta-rs and DuckDB (no
+    Spark job for a lookup); [] when the table does not exist yet."""
     uri = settings.table_uri(table)
     if not DeltaTable.is_deltatable(uri, storage_options=settings.storage_options or None):
         return []
     con = duckdb.connect()
     try:
-        con.register("t", open_table(settings, table).to_pyarrow_dataset())
+        con.register("t", open_table(settings, table, version).to_pyarrow_dataset())
         return con.sql(f"SELECT * FROM t {'WHERE ' + where if where else ''}", params=list(params)).to_arrow_table().to_pylist()
     finally:
         con.close()

@@ -92,7 +92,8 @@ def run_suite(checkpoint_id: str, cfg: EvalSettings, client: CompletionClient, e
 def evaluate_checkpoint(lake: Lake, checkpoint_id: str, cfg: EvalSettings, client: CompletionClient, execute: CodeRunner,
                         artifacts: Path, run_id: str | None = None) -> SuiteReport:
     """Check contamination, run the suite, write ``evals`` and ``eval_items``."""
-    report, items = run_suite(checkpoint_id, cfg, client, execute, artifacts, contamination.ContaminationIndex.load(lake.settings))
+    index = contamination.ContaminationIndex.for_checkpoint(lake.settings, checkpoint_id)
+    report, items = run_suite(checkpoint_id, cfg, client, execute, artifacts, index)
     report.writes = write_evals(lake, report.results, items, run_id=run_id, partition=checkpoint_id)
     return report
 
