@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Optional
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
@@ -198,7 +199,7 @@ class EvalsResource(ConfigurableResource):
     model: str = ""
     api_key_env: str = ""
     benchmark_files: dict[str, str] = Field(default_factory=dict)
-    max_items: int = 20
+    max_items: Optional[int] = None
     samples: int = 5
     exec_guided_samples: int = 5
     self_consistency_k: int = 5

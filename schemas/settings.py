@@ -8,7 +8,7 @@ embedded default and a cluster differ by configuration alone.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Optional
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -221,7 +221,8 @@ class EvalSettings(BaseModel):
     model: str = ""
     api_key_env: str = Field("", description="environment variable holding the endpoint's key (read at call time)")
     benchmark_files: dict[str, str] = Field(default_factory=dict, description="schema name → local JSONL/Parquet file")
-    max_items: int = Field(20, ge=1, description="items per benchmark (the first ones, in file order)")
+    max_items: Optional[int] = Field(None, ge=1, description="items per benchmark (the first ones, in file order); None = all, "
+                                     "which the gates need (a gate is judged only on its full test set)")
     samples: int = Field(5, ge=1, description="n samples per code item for the unbiased pass@1 estimate")
     exec_guided_samples: int = Field(5, ge=1, description="N samples behind the exec-guided serving policy")
     self_consistency_k: int = Field(5, ge=1, le=5, description="GSM8K votes (the gate allows k ≤ 5)")

@@ -3,13 +3,26 @@ own log p(continuation | context); a prompt beyond the model's positions is refu
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import torch
 
+from schemas.settings import EvalSettings
+from serving.code_runner import sandbox_runner
 from serving.endpoint import serve
 from serving.generation import load
 from tests.assets.test_checkpoint_evals import tiny_checkpoint
 from training.evals.client import CompletionClient, Refused
+from training.evals.contamination import ContaminationIndex
+from training.evals.suite import run_suite
+
+FILES = Path(__file__).parent / "eval_files"
 
 
 def test_loglikelihood_over_http_is_the_models_own(tmp_path):
@@ -33,3 +46,44 @@ def test_loglikelihood_over_http_is_the_models_own(tmp_path):
         assert a == client.complete("def f1(x):", 6, 0.9, seed=5).text  # a seeded sample is the same sample
     finally:
         endpoint.close()
+
+
+def _endpoint_process(folder: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+    proc = subprocess.Popen([sys.executable, "-m", "serving.endpoint", str(folder), "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("serving "):
+            return proc, f"http://127.0.0.1:{port}/v1"
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"the endpoint process did not start: {line}")
+
+
+@pytest.mark.slow
+def test_the_same_checkpoint_and_seed_give_the_same_numbers_from_two_server_processes(tmp_path):
+    tiny_checkpoint(tmp_path)
+    folder = tmp_path / "ckpts" / "run-tiny" / "checkpoints" / "step-000001"
+    cfg = EvalSettings(benchmark_files={"gsm8k": str(FILES / "gsm8k.jsonl"), "mmlu": str(FILES / "mmlu.parquet")}, max_items=2, samples=2,
+                       exec_guided_samples=2, self_consistency_k=3, max_tokens=8, seed=13, probe_lengths=[48], probe_depths=[0.5])
+
+    def once(run: int):
+        proc, url = _endpoint_process(folder)
+        try:
+            report, items = run_suite("run-tiny.step-000001", cfg, CompletionClient(url), sandbox_runner(), tmp_path / f"plots-{run}",
+                                      ContaminationIndex())
+        finally:
+            proc.kill()
+            proc.wait()
+        return sorted((r.eval_id, r.metric, r.value, r.n) for r in report.results), sorted((i.item_id, i.sample_no, i.seed, i.output) for i in items)
+
+    first, second = once(1), once(2)
+    assert first == second
+    outputs = [o for *_, o in first[1]]
+    assert len(set(outputs)) > 1  # sampled text, not one constant answer

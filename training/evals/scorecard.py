@@ -54,7 +54,7 @@ def _benchmark_gate(gate: Gate, evals: list, checkpoint_id: str, now: dt.datetim
     if r["n"] < gate.min_items:
         status = "not-measured"
         reason += (f": fewer than the {gate.min_items} items this gate is judged on, so the value is shown, not judged "
-                   "(raise IRM_EVALS__MAX_ITEMS and give the full test set)")
+                   "(give the full test set and leave IRM_EVALS__MAX_ITEMS unset)")
     if r["contaminated_items"]:
         reason += f"; {r['contaminated_items']} contaminated item(s) counted"
     return ScorecardRow(**base, value=r["value"], status=status, reason=reason, contamination=r["contamination"])
