@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -128,9 +128,19 @@ def sealed(record: dict) -> dict:
     return {**base, "uri": uri, "source": source, "reason": "invalid-unicode", "detail": problem}
 
 
+def _one(make: Callable[[], dict], base: dict) -> dict:
+    """One record built so that an unexpected error rejects that record alone (``parser-error``)
+    and the file's next record is still read."""
+    try:
+        return make()
+    except Exception as err:  # noqa: BLE001 - one record's unknown failure becomes its reject
+        return {**base, "reason": "parser-error", "detail": f"{type(err).__name__}: {str(err)[:500]}"}
+
+
 def _guarded(parse, drop: Drop, file_no: int, settings: LandingSettings) -> Iterator[dict]:
-    """Runs one file's parser so that nothing it raises can fail the drop: an unexpected error
-    ends the file with one ``parser-error`` reject after the records already produced."""
+    """Runs one file's parser so that nothing it raises can fail the drop. Records are guarded one
+    by one (``_one``); what reaches here broke the reading of the file itself, so the file ends
+    with one ``parser-error`` reject saying after which record the rest could not be read."""
     last = 0
     name = drop.name if drop.kind != "tree" else f"{drop.name}/{drop.files[file_no].relpath}"
     try:
@@ -139,7 +149,7 @@ def _guarded(parse, drop: Drop, file_no: int, settings: LandingSettings) -> Iter
             yield sealed(record)
     except Exception as err:  # noqa: BLE001 - the one place a file's unknown failure becomes a reject
         yield {"file_no": file_no, "record_no": last + 1, "uri": f"{name}#after{last}", "source": drop.name,
-               "reason": "parser-error", "detail": f"{type(err).__name__}: {str(err)[:500]} after record {last}"}
+               "reason": "parser-error", "detail": f"{type(err).__name__}: {str(err)[:500]}; the file could not be read after record {last}"}
 
 
 def parse_jsonl(drop: Drop, file_no: int, settings: LandingSettings) -> Iterator[dict]:
@@ -153,7 +163,8 @@ def parse_jsonl(drop: Drop, file_no: int, settings: LandingSettings) -> Iterator
                     yield {"file_no": file_no, "record_no": line_no, "uri": f"{drop.name}#L{line_no}", "source": drop.name,
                            "reason": "too-large", "detail": f"line of {raw} bytes > landing.max_line_bytes={settings.max_line_bytes}"}
                     continue
-                yield _jsonl_record(drop, file_no, line_no, raw, settings)
+                yield _one(lambda: _jsonl_record(drop, file_no, line_no, raw, settings),
+                           {"file_no": file_no, "record_no": line_no, "uri": f"{drop.name}#L{line_no}", "source": drop.name})
     except (OSError, EOFError, ValueError) as err:
         yield {"file_no": file_no, "record_no": line_no + 1, "uri": f"{drop.name}#L{line_no + 1}", "source": drop.name,
                "reason": "unreadable-file", "detail": f"{type(err).__name__}: {err} after {line_no} lines"}
@@ -272,8 +283,8 @@ def parse_parquet(drop: Drop, file_no: int, settings: LandingSettings) -> Iterat
             if isinstance(record, Exception):
                 yield {**base, "reason": "unreadable-row", "detail": f"{type(record).__name__}: {str(record)[:300]}"}
                 continue
-            base["source"] = _opt_str(record, "source") or drop.name
-            yield _parquet_row(base, record, text_kind, text_type, settings)
+            yield _one(lambda: _parquet_row({**base, "source": _opt_str(record, "source") or drop.name}, record, text_kind, text_type,
+                                            settings), base)
     if row == 0:
         yield {**unreadable, "reason": "empty-file", "detail": f"the Parquet file holds no row; columns are {names}"}
 

@@ -202,3 +202,26 @@ def test_a_hostile_source_tree_is_fully_accounted(spark, settings):
     assert texts["bom.py"] == "print('bom')\n" and texts["crlf.txt"] == "line one\r\nline two\r\n"
     assert {"deep/er/and/deeper/still/x.py", "name with spaces #and hash.py", "caf\u00e9 \u6f22\u5b57.py",
             "line\nbreak.py", "-dash.py", "target/inside.py"} <= set(texts)
+
+
+def test_an_unexpected_error_on_one_record_rejects_that_record_and_the_file_reads_on(settings, tmp_path, monkeypatch):
+    from spark_jobs import ingest
+
+    real = ingest._document
+
+    def fragile(base, text, *args):
+        if "boom" in text:
+            raise KeyError("a parser bug this input found")
+        return real(base, text, *args)
+
+    monkeypatch.setattr(ingest, "_document", fragile)
+    landing = settings.landing.path
+    landing.mkdir(parents=True)
+    (landing / "j.jsonl").write_text('{"text": "one"}\n{"text": "boom"}\n{"text": "three"}\n')
+    pq.write_table(pa.table({"text": ["a", "boom", "c"]}), landing / "p.parquet")
+    for name, n in (("j.jsonl", 3), ("p.parquet", 3)):
+        drop = _drop(landing, name)
+        parser = ingest.PARSERS[drop.kind]
+        records = list(ingest._guarded(parser, drop, 0, settings.landing))
+        assert [r.get("reason") for r in records] == [None, "parser-error", None], (name, records)
+        assert "KeyError" in records[1]["detail"] and [r["record_no"] for r in records] == list(range(1, n + 1))
