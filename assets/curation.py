@@ -15,7 +15,7 @@ from assets.ingest import _markdown_counts, raw_documents
 from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
-from ledgers.curation import StageReport, clean_conservation, dedup_conservation, run_clean, run_dedup
+from ledgers.curation import StageReport, clean_conservation, clean_id_problems, dedup_conservation, dedup_id_problems, run_clean, run_dedup
 from ledgers import figures
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
@@ -70,7 +70,7 @@ def _stage_result(report: StageReport, in_lake: tuple[int, int, int], problems: 
 @asset(
     deps=[raw_documents], group_name="curation", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="documents_clean", blocking=True,
-                                description="raw_documents = documents_clean + rejects(stage=clean)")],
+                                description="raw_documents = documents_clean + rejects(stage=clean), id by id")],
     description="Normalized, language-identified, PII-redacted, quality-scored documents, cleaned per drop (only new or "
                 "changed drops); removals go to `rejects` with a reason.",
 )
@@ -78,7 +78,7 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
     the_lake = lake.lake(spark)
     report = run_clean(the_lake, config.to_config(), run_id=context.run_id)
     return audited(context, the_lake, report.writes, _stage_result(
-        report, clean_conservation(the_lake),
+        report, clean_conservation(the_lake), clean_id_problems(the_lake),
         drops_cleaned=MetadataValue.json(report.extra["drops"]),
         pii_redactions=MetadataValue.json(report.extra["pii_redactions"]),
         documents_per_domain=MetadataValue.json(report.extra["domains"]),
@@ -90,7 +90,7 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
 @asset(
     deps=[documents_clean], group_name="curation", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[AssetCheckSpec("records_conserved", asset="dedup", blocking=True,
-                                description="documents_clean = keepers + exact duplicates + near duplicates")],
+                                description="documents_clean = keepers + exact duplicates + near duplicates, id by id")],
     description="Exact-hash and MinHash-LSH near-duplicate clusters (every candidate confirmed by exact Jaccard), one keeper each; "
                 "incremental: only new documents are sketched and compared.",
 )
@@ -100,7 +100,7 @@ def dedup(context: AssetExecutionContext, config: DedupRunConfig, spark: SparkRe
     incremental = {k: report.extra[k] for k in ("new_documents", "removed_documents", "new_sketches", "candidate_pairs",
                                                 "new_edges_confirmed", "rewritten_rows")}
     return audited(context, the_lake, report.writes, _stage_result(
-        report, dedup_conservation(the_lake),
+        report, dedup_conservation(the_lake), dedup_id_problems(the_lake),
         dedup_rate_by_domain=MetadataValue.json(report.extra["dedup_rate_by_domain"]),
         dedup_rate_plot=MetadataValue.md(figures.rate_by(report.extra["dedup_rate_by_domain"], "dedup rate per domain")),
         lsh_bands_x_rows=f"{report.extra['bands']} x {report.extra['rows_per_band']}",

@@ -8,7 +8,7 @@ from assets.ingest import _markdown_counts
 from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
-from ledgers.licenses import curated_conservation, excluded_in_curated, run_curated, run_license_ledger
+from ledgers.licenses import curated_conservation, curated_id_problems, excluded_in_curated, run_curated, run_license_ledger
 from schemas.licenses import PERMISSIVE, LicenseConfig
 
 
@@ -40,7 +40,7 @@ def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spa
     deps=[dedup, license_ledger], group_name="licenses", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     check_specs=[
         AssetCheckSpec("records_conserved", asset="curated_documents", blocking=True,
-                       description="dedup keepers = curated_documents + rejects(stage=license)"),
+                       description="dedup keepers = curated_documents + rejects(stage=license), id by id"),
         AssetCheckSpec("no_excluded_license", asset="curated_documents", blocking=True,
                        description="no document (any domain) without an `allow` ledger decision is in the curated set"),
     ],
@@ -49,7 +49,7 @@ def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spa
 def curated_documents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_curated(the_lake, run_id=context.run_id)
-    result = _stage_result(report, curated_conservation(the_lake))
+    result = _stage_result(report, curated_conservation(the_lake), curated_id_problems(the_lake))
     leaked = excluded_in_curated(the_lake)
     return audited(context, the_lake, report.writes, MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, AssetCheckResult(
         check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_documents_in_curated": leaked})]))

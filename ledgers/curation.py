@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
+from ledgers.conservation import id_problems, rejected_ids
 from ledgers.lake import Lake, WriteResult
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
@@ -192,6 +193,17 @@ def clean_conservation(lake: Lake) -> tuple[int, int, int]:
     """(raw_documents, documents_clean, clean rejects) as the tables hold them now."""
     return (lake.read("raw_documents").count(), lake.read("documents_clean").count(),
             lake.read("rejects").where(F.col("stage") == CLEAN_STAGE).count())
+
+
+def clean_id_problems(lake: Lake) -> list[str]:
+    return id_problems(lake.read("raw_documents"), lake.read("documents_clean"), rejected_ids(lake, CLEAN_STAGE),
+                       "documents_clean", "rejects(stage=clean)")
+
+
+def dedup_id_problems(lake: Lake) -> list[str]:
+    dedup = lake.read("dedup")
+    return id_problems(lake.read("documents_clean"), dedup.where("is_keeper"), dedup.where("NOT is_keeper"),
+                       "dedup keepers", "dedup duplicates")
 
 
 def dedup_conservation(lake: Lake) -> tuple[int, int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
+from ledgers.conservation import id_problems, rejected_ids
 from ledgers.curation import StageReport
 from ledgers.lake import Lake
 from schemas.licenses import LicenseConfig
@@ -61,6 +62,11 @@ def excluded_in_curated(lake: Lake) -> int:
     curated = lake.read("curated_documents").select("doc_id")
     ledger = lake.read("license_ledger").select("doc_id", "decision")
     return curated.join(ledger, "doc_id", "left").where(F.col("decision").isNull() | (F.col("decision") != "allow")).count()
+
+
+def curated_id_problems(lake: Lake) -> list[str]:
+    return id_problems(lake.read("dedup").where("is_keeper"), lake.read("curated_documents"), rejected_ids(lake, STAGE),
+                       "curated_documents", "rejects(stage=license)")
 
 
 def curated_conservation(lake: Lake) -> tuple[int, int, int]:

@@ -36,6 +36,9 @@ def _small_lake(lake, n: int = 30) -> None:
     write_curated(lake, [{"text": f"Note {k}: {k} plus {k} is {2 * k}.", "domain": "text", "repo": f"r{k % 5}"} for k in range(n)])
     lake.write(lake.read("curated_documents").join(lake.read("documents_clean").select("doc_id", "text"), "doc_id")
                .withColumn("redacted_ngrams", F.lit(0)), "decontaminated_documents", mode="overwrite")
+    lake.write(lake.read("curated_documents").join(lake.read("documents_clean").select("doc_id", "source", "uri"), "doc_id").select(
+        "doc_id", F.lit("-").alias("text_sha256"), F.lit("-").alias("fingerprint"), F.lit("kept").alias("action"), "source", "uri"),
+        "decontamination_inputs", mode="overwrite")
     run_splits(lake, SplitConfig(ratios={"train": 0.6, "val": 0.2, "test": 0.2}))
 
 
@@ -78,4 +81,4 @@ def test_the_audit_passes_on_a_sound_lake_and_fails_on_a_tampered_one(settings, 
     assert not check.passed
     audit_id = tampered.asset_materializations_for_node("lake_audit")[0].metadata["audit_id"].value
     failed = {r["invariant"] for r in lake.read("lake_audits").where((F.col("audit_id") == audit_id) & ~F.col("passed")).collect()}
-    assert {"conservation:clean", "leaks:repo"} <= failed
+    assert {"conservation:clean", "conservation:clean:ids", "leaks:repo"} <= failed

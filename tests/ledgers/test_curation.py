@@ -1,5 +1,5 @@
 import pytest
-from ledgers.curation import clean_conservation, dedup_conservation, run_clean, run_dedup
+from ledgers.curation import clean_conservation, clean_id_problems, dedup_conservation, dedup_id_problems, run_clean, run_dedup
 from ledgers.ingest import ingest_drop
 from ledgers.landing import describe, list_candidates
 from schemas.curation import CleanConfig
@@ -43,6 +43,23 @@ def test_clean_and_dedup_conserve_records_and_keep_one_per_duplicate_group(lake,
     for row in rows.values():
         if not row["is_keeper"]:
             assert rows[row["duplicate_of"]]["is_keeper"] and row["duplicate_of"] < row["doc_id"]
+    assert clean_id_problems(lake) == [] and dedup_id_problems(lake) == []
+
+    # a lost document balanced by a duplicated one: the counts hold, the ids do not
+    kept_rows = lake.read("documents_clean").orderBy("doc_id").collect()
+    lake.delete("documents_clean", f"doc_id = '{kept_rows[0]['doc_id']}'")
+    lake.write(lake.spark.createDataFrame([kept_rows[1]], lake.read("documents_clean").schema), "documents_clean")
+    assert clean_conservation(lake) == (raw, kept, removed)
+    problems = clean_id_problems(lake)
+    assert any("more than once in documents_clean" in p for p in problems) and any("neither in documents_clean" in p for p in problems)
+    # a keeper that is also marked a duplicate elsewhere, and a stray dedup row
+    dedup_rows = lake.read("dedup")
+    keeper = dedup_rows.where("is_keeper").orderBy("doc_id").limit(1)
+    lake.write(keeper.withColumn("is_keeper", keeper["is_keeper"] & False), "dedup")
+    lake.write(keeper.withColumn("doc_id", keeper["doc_id"].substr(1, 8)), "dedup")
+    problems = dedup_id_problems(lake)
+    assert any("both in dedup keepers and in dedup duplicates" in p for p in problems)
+    assert any("in dedup keepers are not in the input" in p for p in problems)
 
 
 SENTENCES = [

@@ -5,7 +5,7 @@ import pytest
 from ledgers.curation import run_clean, run_dedup
 from ledgers.ingest import ingest_drop
 from ledgers.landing import describe, list_candidates
-from ledgers.licenses import curated_conservation, excluded_in_curated, run_curated, run_license_ledger
+from ledgers.licenses import curated_conservation, curated_id_problems, excluded_in_curated, run_curated, run_license_ledger
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
 from schemas.licenses import LicenseConfig
@@ -60,6 +60,7 @@ def test_ledger_decides_per_file_and_nothing_excluded_reaches_the_curated_set(la
     assert curated.conserved and excluded_in_curated(lake) == 0
     keepers, kept, removed = curated_conservation(lake)
     assert keepers == kept + removed and removed == len(ledger) - len(allowed)
+    assert curated_id_problems(lake) == []  # every license reject names its document
     paths = {r["doc_id"] for r in lake.read("curated_documents").collect()}
     assert ledger["app/gpl_part.py"]["doc_id"] not in paths and ledger["app/main.py"]["doc_id"] in paths
 
