@@ -31,9 +31,18 @@ def eval_ngram_length(lake: Lake) -> int:
     return ns[0]
 
 
+def eval_hashes_digest(lake: Lake) -> str:
+    """An order-free digest of what eval_hashes holds (not its version: a table rebuilt with other
+    benchmarks can come back at the same version number); one aggregate, computed by executors."""
+    row = lake.read("eval_hashes").select(F.xxhash64("benchmark", "item_id", "ngram_hash", "n").alias("h")).agg(
+        F.count(F.lit(1)).alias("rows"), F.sum(F.col("h").cast("decimal(38,0)")).alias("sum"),
+        F.sum(F.xxhash64(F.col("h")).cast("decimal(38,0)")).alias("sum2")).first()
+    return f"{row['rows']}:{row['sum']}:{row['sum2']}"
+
+
 def fingerprint(lake: Lake, cfg: DecontaminationConfig, n: int) -> str:
-    """What a judgment depends on besides the document: the settings, n and the benchmark hashes."""
-    return hashlib.sha256(f"{cfg.model_dump_json()}|n={n}|eval_hashes@{lake.version('eval_hashes')}".encode()).hexdigest()[:16]
+    """What a judgment depends on besides the document: the settings, n and the benchmark hashes' content."""
+    return hashlib.sha256(f"{cfg.model_dump_json()}|n={n}|eval_hashes={eval_hashes_digest(lake)}".encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -215,7 +215,7 @@ class DecontaminationInput(BaseModel):
 
     doc_id: str
     text_sha256: str = Field(description="sha256 of what was judged and written: the clean text, domain, bucket, source and uri")
-    fingerprint: str = Field(description="hash of the decontamination settings, the n-gram length and the eval_hashes version")
+    fingerprint: str = Field(description="hash of the decontamination settings, the n-gram length and the content of eval_hashes")
     action: str = Field(description="kept, redacted or removed")
     source: str
     uri: str
