@@ -63,3 +63,14 @@ def test_each_checkpoint_sees_the_contamination_report_its_manifest_was_packed_f
 
     outside = note("someone-else.step-000001")
     assert set(outside.contaminated) == {"HumanEval/0", "HumanEval/1"} and "does not trace" in outside.note
+
+
+def test_a_manifest_version_past_the_time_travel_window_falls_back_to_the_latest_report_and_says_so(lake):
+    lake.write(lake.frame("eval_hashes", [EvalHash(benchmark="humaneval", item_id=i, ngram_hash=k, n=13) for k, i in enumerate(IDS)]),
+               "eval_hashes", mode="overwrite")
+    _report(lake, ["HumanEval/2"])
+    lake.write(lake.frame("manifests", [_manifest("m-gone", {"eval_hashes": 99, "contamination": 99})]), "manifests", mode="overwrite")
+    lake.write(lake.frame("training_runs", [_run("run-gone", "m-gone")]), "training_runs", mode="overwrite")
+    lake.write(lake.frame("checkpoints", [_ckpt("run-gone")]), "checkpoints", mode="overwrite")
+    note = ContaminationIndex.for_checkpoint(lake.settings, "run-gone.step-000001").check("humaneval", IDS)
+    assert set(note.contaminated) == {"HumanEval/2"} and "can no longer be read" in note.note

@@ -81,7 +81,11 @@ class ContaminationIndex:
         via = f" (via {' → '.join(data.via)})" if data.via else ""
         where = f"eval_hashes@v{v['eval_hashes']} and contamination@v{v['contamination']}" if "contamination" in v and "eval_hashes" in v \
             else "no decontamination tables"
-        return cls.load(settings, v, f"manifest {data.manifest_id}{via}: {where}")
+        try:
+            return cls.load(settings, v, f"manifest {data.manifest_id}{via}: {where}")
+        except Exception as err:  # noqa: BLE001 - delta-rs raises several types for a version past the time-travel window
+            return cls.load(settings, basis=f"the latest report: manifest {data.manifest_id}'s {where} can no longer be read "
+                                            f"({type(err).__name__}; vacuumed past the time-travel window?)")
 
     def check(self, benchmark: str, item_ids: list[str]) -> ContaminationNote:
         ids = set(item_ids)
