@@ -2,6 +2,12 @@
 over windows, grouping windows into their parent chunks (small-to-big), two-hop retrieval and
 post-filters for duplicates, recency and trust.
 
+Hybrid fuses three window lists by reciprocal rank: dense, BM25, and dense among the windows
+that contain the query's names (capitalised words and identifiers past its first word). A
+dense model places "the Vormak relay" next to "the Quilen relay": both legs then agree on
+the wrong name and outvote BM25, which alone tells them apart. The third leg gives the windows
+with the asked-for name a dense vote of their own.
+
 Two hops: the identifiers that hop-1's best windows mention next to the query's own words
 (``snake_case``, ``CamelCase``, dotted and hyphenated names, codes with digits) and that the
 query lacks become hop-2 queries, searched among the windows that contain the identifier
@@ -41,6 +47,7 @@ class Reformulated:
     original: str
     dense: str = field(compare=False)
     keywords: str = field(compare=False)
+    names: tuple[str, ...] = field(default=(), compare=False)
 
 
 def reformulate(query: str) -> Reformulated:
@@ -59,7 +66,9 @@ def reformulate(query: str) -> Reformulated:
             keys.extend(split_identifier(w))
     seen: set[str] = set()
     uniq = [k for k in keys if not (k.lower() in seen or seen.add(k.lower()))]
-    return Reformulated(query, dense, " ".join(uniq) or query)
+    named = [w for i, w in enumerate(words) if w.lower() not in STOP and (is_identifier(w) or (i > 0 and w[:1].isupper()))]
+    names = tuple(dict.fromkeys(named))
+    return Reformulated(query, dense, " ".join(uniq) or query, names)
 
 
 @dataclass
@@ -172,6 +181,22 @@ def hop2_query(ident: str, query: str, bridge_stems: set[str]) -> str:
     return " ".join([ident, *rest])
 
 
+def fuse_windows(lists: list[list[Hit]], limit: int, rrf_k: int) -> list[Hit]:
+    """Reciprocal-rank fusion of window lists (score = sum of 1 / (rrf_k + rank)), as Milvus's
+    RRFRanker scores; ties go to the better single rank, then the row id."""
+    score: dict[str, float] = {}
+    best: dict[str, int] = {}
+    row: dict[str, dict] = {}
+    for lst in lists:
+        for rank, h in enumerate(lst, 1):
+            rid = h.row["id"]
+            score[rid] = score.get(rid, 0.0) + 1.0 / (rrf_k + rank)
+            best[rid] = min(best.get(rid, rank), rank)
+            row.setdefault(rid, h.row)
+    order = sorted(score, key=lambda r: (-score[r], best[r], r))[:limit]
+    return [Hit(row[r], score[r]) for r in order]
+
+
 def rrf(lists: list[list[Passage]], k: int, rrf_k: int) -> list[Passage]:
     """Reciprocal-rank fusion of the hop lists; on equal scores a later hop's passage wins."""
     score: dict[str, float] = {}
@@ -195,12 +220,18 @@ class Retriever:
     def __init__(self, store: MemoryStore, encoder: Encoder, settings: MemorySettings):
         self.store, self.encoder, self.settings = store, encoder, settings
 
-    def _hits(self, q: Reformulated, mode: Mode, limit: int, expr: str) -> list[Hit]:
-        if mode == "dense":
-            return self.store.search("dense", self.encoder.embed_query(q.dense), limit, expr)
+    def _hits(self, q: Reformulated, mode: Mode, limit: int, expr: str, named: bool = True) -> list[Hit]:
         if mode == "bm25":
             return self.store.search("bm25", q.keywords, limit, expr)
-        return self.store.hybrid(self.encoder.embed_query(q.dense), q.keywords, limit, expr)
+        vector = self.encoder.embed_query(q.dense)
+        dense = self.store.search("dense", vector, limit, expr)
+        if mode == "dense":
+            return dense
+        lists = [dense, self.store.search("bm25", q.keywords, limit, expr)]
+        if named and q.names:
+            must = f'TEXT_MATCH(text, "{" ".join(q.names)}")'
+            lists.append(self.store.search("dense", vector, limit, f"({expr}) and {must}" if expr else must))
+        return fuse_windows(lists, limit, self.settings.rrf_k)
 
     def search(self, query: str, k: int | None = None, mode: Mode = "hybrid", filters: Filters | None = None,
                multi_hop: bool | None = None) -> list[Passage]:
@@ -220,7 +251,7 @@ class Retriever:
         for ident, stems in idents:
             q2 = reformulate(hop2_query(ident, query, stems))
             must = f'TEXT_MATCH(text, "{ident}")'
-            hits = self._hits(q2, mode, limit, f"({expr}) and {must}" if expr else must)
+            hits = self._hits(q2, mode, limit, f"({expr}) and {must}" if expr else must, named=False)
             lists.append(group_chunks(hits, k, hop=2, via=f"{mode} via {ident}"))
         return rrf(lists, k, self.settings.rrf_k)
 

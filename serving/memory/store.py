@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from schemas.settings import MemorySettings
 
 TEXT_BYTES = 16_384
@@ -162,15 +164,6 @@ class MemoryStore:
     def flush(self) -> None:
         self.client.flush(self.name)
 
-    def _request(self, kind: str, query, limit: int, expr: str):
-        from pymilvus import AnnSearchRequest
-
-        if kind == "dense":
-            ef = max(self.settings.hnsw_ef, limit)
-            return AnnSearchRequest(data=[query], anns_field="dense", param={"metric_type": "COSINE", "params": {"ef": ef}},
-                                    limit=limit, expr=expr or None)
-        return AnnSearchRequest(data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=limit, expr=expr or None)
-
     def search(self, kind: str, query, limit: int, expr: str = "") -> list[Hit]:
         """``dense`` (query = vector) or ``bm25`` (query = text) window hits, best first."""
         if kind == "dense":
@@ -180,15 +173,29 @@ class MemoryStore:
             params, field = {"metric_type": "BM25"}, "sparse"
         res = self.client.search(self.name, data=[query], anns_field=field, search_params=params, limit=limit,
                                  filter=expr, output_fields=OUTPUT)
-        return [Hit(dict(h["entity"], id=h["id"]), float(h["distance"])) for h in res[0]]
+        hits = [Hit(dict(h["entity"], id=h["id"]), float(h["distance"])) for h in res[0]]
+        if kind == "dense" and expr and len(hits) < limit:
+            exact = self.exact_dense(query, limit, expr)
+            if exact is not None and len(exact) > len(hits):
+                return exact
+        return hits
 
-    def hybrid(self, vector: list[float], text: str, limit: int, expr: str = "") -> list[Hit]:
-        """Dense and BM25 fused by reciprocal rank (RRF, k from settings)."""
-        from pymilvus import RRFRanker
-
-        reqs = [self._request("dense", vector, limit, expr), self._request("bm25", text, limit, expr)]
-        res = self.client.hybrid_search(self.name, reqs, ranker=RRFRanker(self.settings.rrf_k), limit=limit, output_fields=OUTPUT)
-        return [Hit(dict(h["entity"], id=h["id"]), float(h["distance"])) for h in res[0]]
+    def exact_dense(self, vector, limit: int, expr: str) -> list[Hit] | None:
+        """Cosine over every window the filter selects, or None when it selects more than
+        ``exact_filter_rows``. An HNSW walk keeps only the candidates the filter lets through, so
+        a selective filter (one document, a rare name) can end the walk with few or none of them:
+        milvus-lite then answers with what it found. Those windows are few enough to score exactly."""
+        cap = self.settings.exact_filter_rows
+        rows = self.client.query(self.name, filter=expr, output_fields=[*OUTPUT, "dense"], limit=cap + 1)
+        if len(rows) > cap:
+            return None
+        if not rows:
+            return []
+        m = np.asarray([r["dense"] for r in rows], dtype=np.float32)
+        v = np.asarray(vector, dtype=np.float32)
+        sims = (m @ v) / np.maximum(np.linalg.norm(m, axis=1) * np.linalg.norm(v), 1e-12)
+        order = sorted(range(len(rows)), key=lambda i: (-float(sims[i]), rows[i]["id"]))[:limit]
+        return [Hit({**{f: rows[i][f] for f in OUTPUT}, "id": rows[i]["id"]}, float(sims[i])) for i in order]
 
     def close(self) -> None:
         self.client.close()
