@@ -192,8 +192,8 @@ class MemorySettings(BaseModel):
     rrf_k: int = Field(60, ge=1)
     top_k: int = Field(8, ge=1, le=100)
     window_candidates: int = Field(64, ge=1, description="windows fetched per search before grouping by parent chunk")
-    exact_filter_rows: int = Field(4096, ge=0, description="a filtered dense search that HNSW answers short scores up to this many "
-                                   "matching windows exactly")
+    exact_filter_rows: int = Field(4096, ge=1, le=16_384, description="windows scored exactly by dense when a filter, a name or "
+                                   "an identifier narrows the search (the best this many by BM25 for a name)")
     multi_hop: bool = True
     min_trust: float = Field(0.0, ge=0, le=1)
     trust: dict[str, float] = Field(default_factory=dict, description="trust per source name; others get default_trust")

@@ -10,8 +10,13 @@ with the asked-for name a dense vote of their own.
 
 Two hops: the identifiers that hop-1's best windows mention next to the query's own words
 (``snake_case``, ``CamelCase``, dotted and hyphenated names, codes with digits) and that the
-query lacks become hop-2 queries, searched among the windows that contain the identifier
-(``TEXT_MATCH``); the hop lists are fused by reciprocal rank.
+query lacks become hop-2 queries, searched among the windows that contain the identifier; the
+hop lists are fused by reciprocal rank.
+
+The windows that contain a name or an identifier come from the BM25 inverted index (milliseconds;
+a TEXT_MATCH filter scans every window in milvus-lite), and dense scores them exactly: an HNSW
+walk under so selective a filter finds few of them or, in milvus-lite once it has loaded an
+indexed collection from disk, none.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Literal
 
 from schemas.settings import MemorySettings
 from serving.memory.embed import Encoder
-from serving.memory.store import Hit, MemoryStore
+from serving.memory.store import Hit, MemoryStore, id_in
 
 Mode = Literal["dense", "bm25", "hybrid"]
 
@@ -220,7 +225,13 @@ class Retriever:
     def __init__(self, store: MemoryStore, encoder: Encoder, settings: MemorySettings):
         self.store, self.encoder, self.settings = store, encoder, settings
 
-    def _hits(self, q: Reformulated, mode: Mode, limit: int, expr: str, named: bool = True) -> list[Hit]:
+    def _hits(self, q: Reformulated, mode: Mode, limit: int, expr: str, within: list[str] | None = None) -> list[Hit]:
+        """``within``: hop 2's windows (those that contain its identifier), found under ``expr``."""
+        if within is not None:
+            scope = id_in(within)
+            bm25 = self.store.search("bm25", q.keywords, limit, scope) if mode != "dense" else []
+            dense = self.store.score_dense(self.encoder.embed_query(q.dense), within, limit) if mode != "bm25" else []
+            return fuse_windows([dense, bm25], limit, self.settings.rrf_k) if mode == "hybrid" else dense or bm25
         if mode == "bm25":
             return self.store.search("bm25", q.keywords, limit, expr)
         vector = self.encoder.embed_query(q.dense)
@@ -228,9 +239,9 @@ class Retriever:
         if mode == "dense":
             return dense
         lists = [dense, self.store.search("bm25", q.keywords, limit, expr)]
-        if named and q.names:
-            must = f'TEXT_MATCH(text, "{" ".join(q.names)}")'
-            lists.append(self.store.search("dense", vector, limit, f"({expr}) and {must}" if expr else must))
+        if q.names:
+            named = self.store.matching(" ".join(q.names), self.settings.exact_filter_rows, expr)
+            lists.append(self.store.score_dense(vector, named, limit))
         return fuse_windows(lists, limit, self.settings.rrf_k)
 
     def search(self, query: str, k: int | None = None, mode: Mode = "hybrid", filters: Filters | None = None,
@@ -244,16 +255,14 @@ class Retriever:
         hop1 = group_chunks(self._hits(q, mode, limit, expr), k, hop=1, via=mode)
         if not multi_hop or not hop1:
             return hop1
-        idents = hop_identifiers(query, hop1)
-        if not idents:
-            return hop1
         lists = [hop1]
-        for ident, stems in idents:
+        for ident, stems in hop_identifiers(query, hop1):
+            within = self.store.matching(ident, self.settings.exact_filter_rows, expr)
+            if not within:
+                continue
             q2 = reformulate(hop2_query(ident, query, stems))
-            must = f'TEXT_MATCH(text, "{ident}")'
-            hits = self._hits(q2, mode, limit, f"({expr}) and {must}" if expr else must, named=False)
-            lists.append(group_chunks(hits, k, hop=2, via=f"{mode} via {ident}"))
-        return rrf(lists, k, self.settings.rrf_k)
+            lists.append(group_chunks(self._hits(q2, mode, limit, expr, within), k, hop=2, via=f"{mode} via {ident}"))
+        return rrf(lists, k, self.settings.rrf_k) if len(lists) > 1 else hop1
 
 
 @dataclass

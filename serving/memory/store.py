@@ -183,14 +183,26 @@ class MemoryStore:
     def exact_dense(self, vector, limit: int, expr: str) -> list[Hit] | None:
         """Cosine over every window the filter selects, or None when it selects more than
         ``exact_filter_rows``. An HNSW walk keeps only the candidates the filter lets through, so
-        a selective filter (one document, a rare name) can end the walk with few or none of them:
+        a selective filter (one document, a recent drop) can end the walk with few or none of them:
         milvus-lite then answers with what it found. Those windows are few enough to score exactly."""
         cap = self.settings.exact_filter_rows
-        rows = self.client.query(self.name, filter=expr, output_fields=[*OUTPUT, "dense"], limit=cap + 1)
-        if len(rows) > cap:
+        ids = self.client.query(self.name, filter=expr, output_fields=["id"], limit=cap + 1)
+        if len(ids) > cap:
             return None
-        if not rows:
+        return self.score_dense(vector, [r["id"] for r in ids], limit)
+
+    def matching(self, text: str, limit: int, expr: str = "") -> list[str]:
+        """Ids of the windows that contain any of ``text``'s terms, best BM25 first. The inverted
+        index answers this in milliseconds; a TEXT_MATCH filter scans every window in milvus-lite."""
+        res = self.client.search(self.name, data=[text], anns_field="sparse", search_params={"metric_type": "BM25"},
+                                 limit=limit, filter=expr, output_fields=[])
+        return [h["id"] for h in res[0]]
+
+    def score_dense(self, vector, ids: list[str], limit: int) -> list[Hit]:
+        """These windows ranked by exact cosine to ``vector``; ties by row id."""
+        if not ids:
             return []
+        rows = self.client.get(self.name, ids=ids, output_fields=[*OUTPUT, "dense"])
         m = np.asarray([r["dense"] for r in rows], dtype=np.float32)
         v = np.asarray(vector, dtype=np.float32)
         sims = (m @ v) / np.maximum(np.linalg.norm(m, axis=1) * np.linalg.norm(v), 1e-12)
@@ -199,6 +211,10 @@ class MemoryStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+def id_in(ids: list[str]) -> str:
+    return "id in [" + ", ".join(f'"{i}"' for i in ids) + "]"
 
 
 def batched(items: list, size: int) -> Iterator[list]:
