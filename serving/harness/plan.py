@@ -20,6 +20,10 @@ from dataclasses import dataclass
 JUDGE_MODULES = {"math", "cmath", "re", "itertools", "functools", "collections", "fractions", "decimal", "statistics",
                  "string", "operator", "heapq", "bisect"}
 BUILTIN_NAMES = set(dir(builtins)) - {"__import__", "open", "exec", "eval", "compile", "input", "breakpoint", "exit", "quit"}
+# what the judge reads off plain data itself: a method or attribute of a value the candidate
+# returned (``f(x).startswith("ab")``, ``f(x).real``, ``f(x).__eq__(y)``) runs on the decoded
+# builtin value, so no method the candidate wrote decides a test
+PLAIN_ATTRS = set().union(*(dir(t) for t in (bool, int, float, complex, str, bytes, list, tuple, set, frozenset, dict)))
 STATEMENTS = (ast.Assert, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.For, ast.If, ast.Pass, ast.Import, ast.ImportFrom)
 
 
@@ -74,14 +78,20 @@ class _Split(ast.NodeTransformer):
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
-        if self.needs_candidate(node.func):
+        if self.needs_candidate(node.func) and not self.plain_attribute(node.func):
             return self.probe(node)
         return self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
-        if isinstance(node.ctx, ast.Load) and self.needs_candidate(node.value):
+        if isinstance(node.ctx, ast.Load) and self.needs_candidate(node.value) and not self.plain_attribute(node):
             return self.probe(node)
         return self.generic_visit(node)
+
+    @staticmethod
+    def plain_attribute(node: ast.AST) -> bool:
+        """Named like an attribute of plain data: the judge reads it off the candidate's value,
+        which must then be plain data. Other names (``Solution().solve``) are the candidate's own."""
+        return isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and node.attr in PLAIN_ATTRS
 
     def _scoped(self, node: ast.AST, names: set[str]) -> ast.AST:
         before = set(self.local)

@@ -14,7 +14,15 @@ EVEN = Task(task_id="even", kind="code", prompt="even", tests=["assert is_even(4
 PRIMES = Task(task_id="primes", kind="code", prompt="primes",
               tests=["assert all(is_prime(p) == (p in (2, 3, 5, 7)) for p in range(10))"])
 
+GREET = Task(task_id="greet", kind="code", prompt="greet", tests=["assert greet('ada').startswith('Hello')", "assert greet('ada').__eq__('Hello, ada')",
+                                                               "assert greet('ada').count('l') == 2", "assert greet('x').__len__() == 8"])
+FORGED_METHODS = ("class Forged:\n    def startswith(self, *a):\n        return True\n    def __eq__(self, other):\n        return True\n"
+                  "    def count(self, *a):\n        return 2\n    def __len__(self):\n        return 8\n")
+
 PYTHON_CHEATS = {
+    "forged-methods-on-its-own-object": (GREET, FORGED_METHODS + "def greet(name):\n    return Forged()"),
+    "str-subclass-with-forged-methods": (GREET, FORGED_METHODS.replace("class Forged:", "class Forged(str):") +
+                                         "def greet(name):\n    return Forged('nope')"),
     "no-solution": (ADD, "pass"),
     "sys-exit-0": (ADD, "import sys\nsys.exit(0)"),
     "os-exit-0": (ADD, "import os\nos._exit(0)"),
@@ -62,9 +70,17 @@ def test_a_cheating_python_candidate_is_failed(name):
 
 def test_honest_candidates_pass_the_same_harness():
     assert verify_code(ADD, "```python\ndef add(a, b):\n    return a + b\n```", LIMITS).passed
+    assert verify_code(GREET, "```python\ndef greet(name):\n    return 'Hello, ' + name\n```", LIMITS).passed
     assert verify_code(MEAN, "```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n```", LIMITS).passed
     assert verify_code(EVEN, "```python\ndef is_even(n):\n    return n % 2 == 0\n```", LIMITS).passed
     assert verify_code(PRIMES, "```python\ndef is_prime(n):\n    return n > 1 and all(n % k for k in range(2, n))\n```", LIMITS).passed
+
+
+def test_a_method_named_like_plain_datas_runs_on_the_judges_side_and_the_candidates_own_methods_on_its_side():
+    plan = plan_tests(["assert greet('ada').startswith('Hello')", "assert Solution().solve(3) == 9", "assert f(2).real == 1.0"])
+    assert plan.probes == ["greet('ada')", "Solution().solve(3)", "f(2)"]
+    tasks = Task(task_id="cls", kind="code", prompt="cls", tests=["assert Solution().solve(3) == 9", "assert Solution().solve(2) == 4"])
+    assert verify_code(tasks, "```python\nclass Solution:\n    def solve(self, n):\n        return n * n\n```", LIMITS).passed
 
 
 def test_expected_values_never_reach_the_candidate():
