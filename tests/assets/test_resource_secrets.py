@@ -7,8 +7,8 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 
 from assets.definitions import build_definitions
-from assets.resources import SPARK_CONF_ENV, STORAGE_OPTIONS_ENV
-from schemas.settings import IrmSettings, LakeSettings, SparkSettings
+from assets.resources import MEMORY_TOKEN_ENV, SPARK_CONF_ENV, STORAGE_OPTIONS_ENV
+from schemas.settings import IrmSettings, LakeSettings, MemorySettings, SparkSettings
 
 CANARY = "irm-canary-secret-5b8e1d"
 
@@ -16,7 +16,7 @@ CANARY = "irm-canary-secret-5b8e1d"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     """Absent during the test and restored after it, also when the resources set it."""
-    for name in (SPARK_CONF_ENV, STORAGE_OPTIONS_ENV):
+    for name in (SPARK_CONF_ENV, STORAGE_OPTIONS_ENV, MEMORY_TOKEN_ENV):
         monkeypatch.setenv(name, "{}")
         monkeypatch.delenv(name)
 
@@ -36,6 +36,15 @@ def test_credentials_from_code_reach_the_resources_only_through_env_vars(tmp_pat
     spark = resources["spark"].process_config_and_initialize()
     assert lake.lake_settings().storage_options == {"AWS_SECRET_ACCESS_KEY": CANARY}
     assert spark.settings().conf == {"spark.hadoop.fs.s3a.secret.key": CANARY}
+
+
+def test_a_memory_token_from_code_reaches_the_store_settings_only_through_its_env_var(tmp_path):
+    settings = IrmSettings(lake=LakeSettings(root=str(tmp_path / "lake")),
+                           memory=MemorySettings(uri="http://127.0.0.1:19530", token=CANARY))
+    snapshot, resources = _ui_snapshot(settings)
+    assert CANARY not in snapshot and MEMORY_TOKEN_ENV in snapshot
+    memory = resources["memory"].process_config_and_initialize()
+    assert memory.settings().token.get_secret_value() == CANARY
 
 
 def test_credentials_from_the_environment_stay_there(monkeypatch, tmp_path):
