@@ -158,7 +158,7 @@ def main() -> None:
          Format.table, "latency sweep on the local endpoint (the gate needs a 200k-token prompt; see `largest_prompt_reached`)")
     emit(run_sql(settings.lake, "SELECT checkpoint_id, benchmark, metric, round(value, 1) AS value, n, samples, seed, "
                                 "left(contamination, 60) AS contamination FROM evals ORDER BY 1, 2, 3"),
-         Format.table, "evals: the demo's tiny model scores near zero (prompts beyond its 128 positions are refused and scored wrong)")
+         Format.table, "evals: the demo's tiny model scores near zero (prompts beyond its context, the manifest's seq_len, are refused and scored wrong)")
     emit(run_sql(settings.lake, "SELECT checkpoint_id, gate, round(value, 1) AS value, status, left(reason, 70) AS reason FROM scorecard "
                                 "ORDER BY 1, 2"),
          Format.table, "scorecard: North Star gates per checkpoint")

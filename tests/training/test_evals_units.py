@@ -114,6 +114,17 @@ def test_probes_are_deterministic_and_the_needle_sits_at_its_depth():
     assert probes.exact_match(f" {a.answer}0", a.answer)[0] is False and probes.exact_match("", a.answer)[0] is False
 
 
+def test_the_recall_grid_puts_each_probe_in_its_length_and_depth_cell():
+    from training.evals.runner import BenchmarkRun, ItemOutcome
+
+    run = BenchmarkRun("needle", items=[
+        ItemOutcome("needle/len=64/depth=0.1", 0, 1, " 4242", "4242", True, "exact match"),
+        ItemOutcome("needle/len=64/depth=0.9", 0, 1, " 17", "17", False, "wrong"),
+        ItemOutcome("needle/len=2000/depth=0.1", 0, 1, "", None, False, "Refused: the prompt is longer than the context")])
+    # a refused cell and a cell never run are not measured; a wrong answer is a miss
+    assert probes.recall_grid(run, [64, 2000], [0.1, 0.9]) == [[100.0, 0.0], [None, None]]
+
+
 def _row(benchmark, metric, value, n=164, context_tokens=None, contaminated=0):
     return {"eval_id": f"{benchmark}{metric}{value}", "benchmark": benchmark, "metric": metric, "value": value, "n": n, "samples": 5,
             "seed": 0, "context_tokens": context_tokens, "contaminated_items": contaminated, "contamination": "checked", "evaluated_at": NOW}
