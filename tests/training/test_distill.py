@@ -8,7 +8,7 @@ from schemas.tables import DistilledSft
 from serving.answers import parse_answer
 from serving.demo_tasks import write_demo_inputs
 from serving.teachers import FileAnswers, sample_task
-from training.post_training.distill import reverify_kept, run_distill
+from training.post_training.distill import KeptVerification, reverify_kept, run_distill
 
 
 @pytest.fixture
@@ -73,6 +73,14 @@ def test_budgets_bound_calls_to_a_dead_endpoint_and_the_file_teacher_fills_in(tm
 def test_a_teacher_list_cannot_be_empty():
     with pytest.raises(ValueError, match="distill.teachers is empty"):
         DistillConfig(tasks_uri="t.jsonl", teachers=[])
+
+
+def test_one_kept_sample_that_fails_again_fails_the_check_and_only_a_few_timeouts_are_forgiven():
+    assert KeptVerification(100, 100, {}).holds()
+    assert not KeptVerification(100, 99, {"add#7": "wrong-answer: 1 of 3 tests failed"}).holds()
+    assert KeptVerification(100, 97, {f"add#{k}": "timeout: wall clock" for k in range(3)}).holds()
+    assert not KeptVerification(100, 90, {f"add#{k}": "timeout: wall clock" for k in range(10)}).holds()
+    assert not KeptVerification(0, 0, {}).holds()
 
 
 def test_kept_samples_verified_fails_for_rows_that_do_not_pass_when_re_run(lake, tmp_path):
