@@ -188,7 +188,8 @@ class MemorySettings(BaseModel):
     window_tokens: int = Field(256, ge=16, description="embedding window in model tokens, specials included")
     hnsw_m: int = Field(16, ge=2, le=2048)
     hnsw_ef_construction: int = Field(200, ge=8)
-    hnsw_ef: int = Field(64, ge=1, description="search-time candidate list; raised to top_k windows when smaller")
+    hnsw_ef: int = Field(256, ge=1, description="search-time candidate list; raised to the windows fetched when smaller. "
+                         "Questions sit far from code windows, where a short list misses neighbours")
     rrf_k: int = Field(60, ge=1)
     top_k: int = Field(8, ge=1, le=100)
     window_candidates: int = Field(64, ge=1, description="windows fetched per search before grouping by parent chunk")
