@@ -7,10 +7,11 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from ledgers.curation import StageReport
-from ledgers.lake import Lake
+from ledgers.lake import Lake, WriteResult
 from schemas.dedup import MinHashConfig
 from schemas.splits import SplitConfig
-from spark_jobs.splits import families, family_signatures, leaking_families, near_duplicate_pairs, split_of, straddling_pairs
+from spark_jobs.splits import (families, family_signatures, family_sketches, leaking_families, near_duplicate_pairs, split_of,
+                               straddling_pairs, text_hash)
 
 
 def _with_relations(lake: Lake, docs: DataFrame) -> DataFrame:
@@ -21,16 +22,34 @@ def _with_relations(lake: Lake, docs: DataFrame) -> DataFrame:
             .join(dedup, "doc_id", "left"))
 
 
-def family_pairs(lake: Lake, cfg: SplitConfig, dedup: MinHashConfig | None = None) -> DataFrame:
-    """Near-duplicate pairs ``(src, dst, est_jaccard)`` among decontaminated documents at ``cfg.family_jaccard``."""
+def family_pairs(lake: Lake, cfg: SplitConfig, dedup: MinHashConfig | None = None, run_id: str | None = None,
+                 store: bool = False) -> tuple[DataFrame, list[WriteResult]]:
+    """Near-duplicate pairs ``(src, dst, est_jaccard)`` among decontaminated documents at
+    ``cfg.family_jaccard``, and the writes it made. Texts are sketched once per configuration:
+    only those no stored sketch covers are sketched now (and, with ``store``, kept)."""
     minhash = cfg.family_minhash(dedup)
-    sigs = family_signatures(lake.read("decontaminated_documents").select("doc_id", "text"), minhash)
-    return near_duplicate_pairs(sigs, minhash, cfg.family_max_bucket)
+    h = minhash.config_hash
+    docs = lake.read("decontaminated_documents").select("doc_id", "text").withColumn("text_hash", text_hash(F.col("text")))
+    stored = None
+    if lake.exists("family_sketches"):
+        stored = (lake.read("family_sketches").where(F.col("config_hash") == h)
+                  .select("text_hash", "has_shingles", F.col("signature").cast("array<int>"), F.col("band_keys").cast("array<bigint>")))
+    fresh = docs.select("text_hash", "text").dropDuplicates(["text_hash"])
+    if stored is not None:
+        fresh = fresh.join(stored.select("text_hash"), "text_hash", "left_anti")
+    sketched = family_sketches(fresh, minhash).localCheckpoint()
+    writes = []
+    if store and not sketched.isEmpty():
+        writes.append(lake.write(sketched.withColumn("config_hash", F.lit(h)), "family_sketches", mode="append", run_id=run_id))
+    sketches = sketched if stored is None else stored.unionByName(sketched)
+    sigs = family_signatures(docs.select("doc_id", "text_hash"), sketches)
+    return near_duplicate_pairs(sigs, minhash, cfg.family_max_bucket), writes
 
 
 def run_splits(lake: Lake, cfg: SplitConfig, components: MinHashConfig | None = None, run_id: str | None = None) -> StageReport:
     components = components or MinHashConfig()
-    pairs = family_pairs(lake, cfg, components).localCheckpoint()
+    pairs, sketch_writes = family_pairs(lake, cfg, components, run_id=run_id, store=True)
+    pairs = pairs.localCheckpoint()
     docs = _with_relations(lake, lake.read("decontaminated_documents").select("doc_id", "domain", "bucket", "bytes")).localCheckpoint()
     fams = families(docs.select("doc_id", "repo", "minhash_cluster", "cluster_size"),
                     components.single_task_max_edges, components.max_cc_iterations, near_pairs=pairs)
@@ -40,19 +59,22 @@ def run_splits(lake: Lake, cfg: SplitConfig, components: MinHashConfig | None = 
     per = {(r["bucket"], r["split"]): (r["documents"], r["bytes"]) for r in
            written.groupBy("bucket", "split").agg(F.count("*").alias("documents"), F.sum("bytes").alias("bytes")).collect()}
     family_count = written.select("family").distinct().count()
-    return StageReport(docs.count(), write.rows, {}, [write],
+    return StageReport(docs.count(), write.rows, {}, [*sketch_writes, write],
                        {"per_bucket_split": dict(sorted(per.items())), "families": family_count, "ratios": cfg.ratios,
                         "near_duplicate_pairs": pairs.count()})
 
 
 def split_leaks(lake: Lake, cfg: SplitConfig | None = None, dedup: MinHashConfig | None = None) -> dict[str, int]:
-    """Repositories, near-duplicate clusters and families found in more than one split, and
-    near-duplicate pairs (at ``family_jaccard``, recomputed from the texts, not read from the
-    families) whose documents sit in different splits. All must be 0."""
+    """Repositories, near-duplicate clusters (dedup keeps one document of each, so a cluster in two
+    splits means that promise broke upstream) and families found in more than one split, and
+    near-duplicate pairs (at ``family_jaccard``, recomputed from the texts' sketches, which are
+    keyed by the text's hash, not read from the families) whose documents sit in different
+    splits. All must be 0."""
     cfg = cfg or SplitConfig()
     assigned = _with_relations(lake, lake.read("splits").select("doc_id", "family", "split"))
     leaks = {key: leaking_families(assigned, key).count() for key in ("repo", "minhash_cluster", "family")}
-    leaks["near_duplicate_pair"] = straddling_pairs(family_pairs(lake, cfg, dedup), lake.read("splits").select("doc_id", "split")).count()
+    pairs, _ = family_pairs(lake, cfg, dedup)
+    leaks["near_duplicate_pair"] = straddling_pairs(pairs, lake.read("splits").select("doc_id", "split")).count()
     return leaks
 
 

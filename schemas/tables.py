@@ -115,6 +115,17 @@ class DedupRow(BaseModel):
     duplicate_of: Optional[str] = Field(default=None, description="the keeper this document duplicates")
 
 
+class FamilySketch(BaseModel):
+    """MinHash signature and LSH band keys at the family threshold of one decontaminated text,
+    computed once per text and configuration and kept, so a new drop's splits sketch only its texts."""
+
+    text_hash: str = Field(description="sha256 of the decontaminated text (redaction can change a document's text)")
+    config_hash: str = Field(description="hash of the family MinHash settings the sketch was made with")
+    has_shingles: bool
+    signature: list[int]
+    band_keys: list[int]
+
+
 class DedupSketch(BaseModel):
     """MinHash signature, LSH band keys and shingle set of one distinct text (exact hash), computed
     once per text and configuration and kept, so a new drop is compared without recomputing the lake."""
@@ -426,6 +437,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("contamination", ContaminationRecord, "documents sharing counted n-grams with benchmark items, per item"),
         TableSpec("decontaminated_documents", DecontaminatedDocument, "curated documents with their final training text, benchmark leaks removed or redacted"),
         TableSpec("decontamination_inputs", DecontaminationInput, "every curated document decontamination judged: text hash, settings fingerprint, action"),
+        TableSpec("family_sketches", FamilySketch, "family MinHash signature and band keys per distinct decontaminated text, stored once"),
         TableSpec("splits", SplitAssignment, "train/val/test per document, sealed by near-duplicate cluster and repository"),
         TableSpec("manifests", ShardManifestRow, "Megatron shards per manifest: hashes, token counts and input table versions"),
         TableSpec("training_runs", TrainingRun, "training runs: manifest, config hash, code version, executor, status, metrics"),

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from schemas.dedup import MinHashConfig
 from schemas.splits import SPLITS, SplitConfig
@@ -31,12 +32,19 @@ def _node(kind: str, key: Column) -> Column:
     return F.concat(F.lit(f"{_RANK[kind]}{kind}:"), key)
 
 
-FAMILY_SIGNATURES = "doc_id string, signature array<int>, band_keys array<bigint>"
+FAMILY_SKETCHES = T.StructType([
+    T.StructField("text_hash", T.StringType()), T.StructField("has_shingles", T.BooleanType()),
+    T.StructField("signature", T.ArrayType(T.IntegerType(), containsNull=False)),
+    T.StructField("band_keys", T.ArrayType(T.LongType(), containsNull=False))])
 
 
-def family_signatures(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
-    """``(doc_id, signature, band_keys)`` of every document with at least one shingle, from the
-    same vectorized MinHash as dedup, banded for ``cfg.threshold``."""
+def text_hash(text: Column) -> Column:
+    return F.sha2(text, 256)
+
+
+def family_sketches(texts: DataFrame, cfg: MinHashConfig) -> DataFrame:
+    """``(text_hash, has_shingles, signature, band_keys)`` of each ``texts(text_hash, text)`` row,
+    from the same vectorized MinHash as dedup, banded for ``cfg.threshold``."""
     bands, rows = cfg.bands_rows
     cfg_json = cfg.model_dump_json()
 
@@ -46,14 +54,20 @@ def family_signatures(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
         for batch in batches:
             sig, has = signatures(batch.column("text"), local, perms)
             keys = band_keys(sig, bands, rows)
-            out = pa.RecordBatch.from_arrays([
-                batch.column("doc_id"),
+            yield pa.RecordBatch.from_arrays([
+                batch.column("text_hash"), pa.array(has),
                 pa.FixedSizeListArray.from_arrays(pa.array(sig.view(np.int32).ravel()), local.num_perm).cast(pa.list_(pa.int32())),
                 pa.FixedSizeListArray.from_arrays(pa.array(keys.ravel()), bands).cast(pa.list_(pa.int64())),
-            ], names=["doc_id", "signature", "band_keys"])
-            yield out.filter(pa.array(has))
+            ], names=["text_hash", "has_shingles", "signature", "band_keys"])
 
-    return docs.select("doc_id", "text").mapInArrow(compute, FAMILY_SIGNATURES)
+    return texts.select("text_hash", "text").mapInArrow(compute, FAMILY_SKETCHES)
+
+
+def family_signatures(docs: DataFrame, sketches: DataFrame) -> DataFrame:
+    """``(doc_id, signature, band_keys)`` of every ``docs(doc_id, text_hash)`` document with at
+    least one shingle, from ``sketches`` keyed by text hash."""
+    return (docs.select("doc_id", "text_hash").join(sketches.where("has_shingles").select("text_hash", "signature", "band_keys"), "text_hash")
+            .select("doc_id", "signature", "band_keys"))
 
 
 _AGREEMENT = "aggregate(zip_with({a}, {b}, (x, y) -> IF(x = y, 1, 0)), 0, (acc, v) -> acc + v)"

@@ -59,7 +59,13 @@ def test_a_cluster_joins_the_repositories_its_members_came_from(lake):
     lake.write(lake.read("curated_documents").join(lake.read("documents_clean").select("doc_id", "text"), "doc_id")
                .withColumn("redacted_ngrams", F.lit(0)), "decontaminated_documents", mode="overwrite")
     run_splits(lake, SplitConfig())
-    assert {r["family"] for r in lake.read("splits").collect()} == {f"cluster:{doc_id('a')}"}
+    rows = lake.read("splits").collect()
+    assert {r["family"] for r in rows} == {f"cluster:{doc_id('a')}"}
+    # two members of one cluster reaching the splits (dedup kept both) and parted: the cluster leg fires
+    other = next(s for s in ("train", "val", "test") if s != rows[0]["split"])
+    lake.write(lake.read("splits").withColumn("split", F.when(F.col("doc_id") == doc_id("b"), other).otherwise(F.col("split")))
+               .localCheckpoint(), "splits", mode="overwrite")
+    assert split_leaks(lake) == {"repo": 0, "minhash_cluster": 1, "family": 1, "near_duplicate_pair": 0}
 
 
 def test_splits_are_deterministic_and_the_seed_redraws_them(lake):
@@ -126,6 +132,28 @@ def test_near_duplicates_looser_than_dedup_share_a_split_and_a_forced_leak_fails
     lake.write(lake.read("splits").withColumn("split", F.when(F.col("doc_id") == moved, other).otherwise(F.col("split"))).localCheckpoint(),
                "splits", mode="overwrite")
     assert split_leaks(lake, cfg) == {"repo": 0, "minhash_cluster": 0, "family": 1, "near_duplicate_pair": 1}
+
+
+def test_each_text_is_sketched_once_and_a_new_drop_meets_the_stored_sketches_as_a_recompute_would(lake):
+    pairs = rewrites(6)
+    first = [{"text": a, "domain": "text"} for a, _ in pairs]
+    first += [{"text": " ".join(random.Random(k).choice(VOCAB) for _ in range(60)) + "\n", "domain": "text"} for k in range(20)]
+    seal(lake, first)
+    cfg = SplitConfig(ratios={"train": 0.4, "val": 0.3, "test": 0.3})
+    run_splits(lake, cfg)
+    assert lake.read("family_sketches").count() == len(first)
+    run_splits(lake, cfg)
+    assert lake.read("family_sketches").count() == len(first)  # nothing new: nothing sketched
+    # the rewrites arrive: only they are sketched, and each joins its original's family
+    seal(lake, first + [{"text": b, "domain": "text"} for _, b in pairs])
+    run_splits(lake, cfg)
+    assert lake.read("family_sketches").count() == len(first) + len(pairs)
+    incremental = {r["doc_id"]: (r["family"], r["split"]) for r in lake.read("splits").collect()}
+    assert all(incremental[doc_id(a)] == incremental[doc_id(b)] for a, b in pairs)
+    lake.delete("family_sketches", "true")
+    run_splits(lake, cfg)
+    assert {r["doc_id"]: (r["family"], r["split"]) for r in lake.read("splits").collect()} == incremental
+    assert split_leaks(lake, cfg)["near_duplicate_pair"] == 0
 
 
 def test_the_family_threshold_must_be_looser_than_dedup():
