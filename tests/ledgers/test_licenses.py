@@ -9,6 +9,7 @@ from ledgers.licenses import curated_conservation, curated_id_problems, excluded
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
 from schemas.licenses import LicenseConfig
+from spark_jobs.clean import STAGE as CLEAN_STAGE
 from tests.spark_jobs.test_license_rules import MIT
 
 GPL_NOTICE = ("# This program is free software; you can redistribute it and/or modify it under the terms of the\n"
@@ -127,7 +128,9 @@ def test_every_document_gets_a_decision_and_license_texts_are_decided_on_their_o
     curated = run_curated(lake)
     assert curated.conserved and excluded_in_curated(lake) == 0
     kept = {r["doc_id"] for r in lake.read("curated_documents").collect()}
+    rejected = {r["uri"] for r in lake.read("rejects").where(f"stage = '{CLEAN_STAGE}'").collect()}
     for key in [("proj", "vendor/gpl/COPYING"), ("proj", "vendor/gpl/COPYING.LESSER"), ("closed", "LICENSE"), ("closed", "notes.md")]:
+        assert (key in by) != (f"{key[0]}/{key[1]}" in rejected), key  # decided, or rejected by cleaning with a reason
         if key in by:
             assert by[key]["doc_id"] not in kept, key
     assert by[("proj", "README.md")]["doc_id"] in kept and forum["doc_id"] in kept
@@ -135,6 +138,36 @@ def test_every_document_gets_a_decision_and_license_texts_are_decided_on_their_o
     run_license_ledger(lake, LicenseConfig(source_policy={"forum": "exclude"}, unlicensed_text="exclude"))
     forum = next(r for r in lake.read("license_ledger").collect() if r["source"] == "forum")
     assert forum["decision"] == "exclude:source-policy" and forum["evidence"] == "policy:source:forum"
+
+
+def test_package_metadata_and_debian_copyright_decide_the_files_of_their_tree(lake, settings):
+    landing = settings.landing.path
+    _files(landing / "pkg", {"PKG-INFO": "Metadata-Version: 2.1\nName: pkg\n"
+                                         "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)\n",
+                             "pkg/mod.py": "def mod():\n    return 3\n"})
+    _files(landing / "deb", {"debian/copyright": "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+                                                 "Upstream-Name: deb\n\nFiles: *\nCopyright: 2020 A\nLicense: Expat\n\n"
+                                                 "Files: src/gpl/*\nCopyright: 2019 B\nLicense: GPL-2+\n\n"
+                                                 "License: Expat\n Permission is hereby granted...\n",
+                             "src/main.c": "int main(void) { return 0; }\n", "src/gpl/x.c": "int x(void) { return 1; }\n"})
+    for candidate in list_candidates(landing)[0]:
+        ingest_drop(lake, describe(candidate), settings.landing)
+    run_clean(lake, CleanConfig())
+    run_dedup(lake, MinHashConfig())
+    run_license_ledger(lake, LicenseConfig())
+    by = {(r["source"], r["path"]): r for r in lake.read("license_ledger").collect()}
+    assert by[("pkg", "pkg/mod.py")]["decision"] == "exclude:copyleft:GPL-3.0-only"
+    assert by[("deb", "src/main.c")]["decision"] == "allow" and by[("deb", "src/main.c")]["spdx_expression"] == "MIT"
+    assert by[("deb", "src/gpl/x.c")]["decision"] == "exclude:copyleft:GPL-2.0-or-later"
+    # the metadata files themselves are documents too: decided, or (too short for language ID) rejected with a reason
+    rejected = {r["uri"] for r in lake.read("rejects").where(f"stage = '{CLEAN_STAGE}'").collect()}
+    for key, uri in ((("pkg", "PKG-INFO"), "pkg/PKG-INFO"), (("deb", "debian/copyright"), "deb/debian/copyright")):
+        assert (key in by) != (uri in rejected), key
+    assert ("pkg", "PKG-INFO") not in by or by[("pkg", "PKG-INFO")]["decision"] == "exclude:copyleft:GPL-3.0-only"
+    run_curated(lake)
+    kept = {r["doc_id"] for r in lake.read("curated_documents").collect()}
+    assert by[("deb", "src/main.c")]["doc_id"] in kept
+    assert not kept & {by[k]["doc_id"] for k in (("pkg", "pkg/mod.py"), ("deb", "src/gpl/x.c"))}
 
 
 def test_no_excluded_license_check_fires_on_a_tampered_curated_set(lake, settings):

@@ -48,6 +48,48 @@ def test_loglikelihood_over_http_is_the_models_own(tmp_path):
         endpoint.close()
 
 
+def plain_hf_checkpoint(folder: Path) -> Path:
+    """A tiny Llama with a byte-level BPE tokenizer of its own, saved as any HF folder is (no irm marker)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(["def f(x):\n    return x + 1\n", "the access code is 4242", "Question: what is 2 + 2? Answer: 4"] * 20,
+                            vocab_size=300, min_frequency=1, special_tokens=["<eos>"])
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<eos>")
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128,
+                                         eos_token_id=tok.eos_token_id))
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def test_a_plain_hf_checkpoint_is_read_with_its_own_tokenizer_and_scored_over_http(tmp_path):
+    folder = plain_hf_checkpoint(tmp_path / "plain")
+    model = load(str(folder))
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    context, continuation = "the access code is", " 4242"
+    assert model.encode(context) == tok.encode(context, add_special_tokens=False) and model.decode(model.encode(context)) == context
+    ids, prefix = model.encode(context + continuation), model.encode(context)
+    assert ids[:len(prefix)] == prefix
+    with torch.no_grad():
+        logp = torch.log_softmax(model.model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
+    expected = sum(float(logp[i - 1, ids[i]]) for i in range(len(prefix), len(ids)))
+    endpoint = serve(str(folder))
+    try:
+        client = CompletionClient(endpoint.base_url)
+        assert client.loglikelihood(context, continuation) == pytest.approx(expected, abs=1e-4)
+        with pytest.raises(Refused, match="exceeds the model's 128 positions"):
+            client.loglikelihood("the access code " * 100, " more")
+        assert client.complete("def f(x):", 4, 0.0, seed=1).text == client.complete("def f(x):", 4, 0.0, seed=1).text
+    finally:
+        endpoint.close()
+
+
 def _endpoint_process(folder: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
