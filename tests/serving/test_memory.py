@@ -199,9 +199,10 @@ def test_duplicate_windows_and_chunks_are_returned_once(retriever):
 def test_trust_and_recency_filters_leave_out_the_forum(retriever):
     q = "Who calibrated the Dravel beacon?"
     assert retriever.search(q, k=3, multi_hop=False)[0].source == "forum"
-    assert all(p.source != "forum" for p in retriever.search(q, k=3, multi_hop=False, filters=Filters(min_trust=0.5)))
-    recent = Filters(min_recency=int(documents()[0]["at"].timestamp()))
-    assert all(p.source != "forum" for p in retriever.search(q, k=3, multi_hop=False, filters=recent))
+    trusted = retriever.search(q, k=3, multi_hop=False, filters=Filters(min_trust=0.5))
+    assert trusted and all(p.source != "forum" for p in trusted)
+    recent = retriever.search(q, k=3, multi_hop=False, filters=Filters(min_recency=int(documents()[0]["at"].timestamp())))
+    assert recent and all(p.source != "forum" for p in recent)
 
 
 def test_retrieval_tool_answers_with_provenance(retriever, memory):
