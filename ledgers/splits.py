@@ -33,7 +33,8 @@ def family_pairs(lake: Lake, cfg: SplitConfig, dedup: MinHashConfig | None = Non
     stored = None
     if lake.exists("family_sketches"):
         stored = (lake.read("family_sketches").where(F.col("config_hash") == h)
-                  .select("text_hash", "has_shingles", F.col("signature").cast("array<int>"), F.col("band_keys").cast("array<bigint>")))
+                  .select("text_hash", "has_shingles", F.col("signature").cast("array<int>"), F.col("band_keys").cast("array<bigint>"))
+                  .dropDuplicates(["text_hash"]))  # two runs that raced may both have appended a text
     fresh = docs.select("text_hash", "text").dropDuplicates(["text_hash"])
     if stored is not None:
         fresh = fresh.join(stored.select("text_hash"), "text_hash", "left_anti")
