@@ -25,16 +25,21 @@ from training.evals.suite import run_suite
 FILES = Path(__file__).parent / "eval_files"
 
 
+def models_loglikelihood(model, context: str, continuation: str) -> float:
+    """log p(continuation | context) computed by the model in this process."""
+    ids, prefix = model.encode(context + continuation), model.encode(context)
+    assert ids[:len(prefix)] == prefix  # the continuation's tokens are exactly the tail
+    with torch.no_grad():
+        logp = torch.log_softmax(model.model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
+    return sum(float(logp[i - 1, ids[i]]) for i in range(len(prefix), len(ids)))
+
+
 def test_loglikelihood_over_http_is_the_models_own(tmp_path):
     tiny_checkpoint(tmp_path)
     folder = tmp_path / "ckpts" / "run-tiny" / "checkpoints" / "step-000001"
     model = load(str(folder))
     context, continuation = "def f1(x):\n    return x * 1 +", " the access code"
-    ids, prefix = model.encode(context + continuation), model.encode(context)
-    assert ids[:len(prefix)] == prefix  # the continuation's tokens are exactly the tail
-    with torch.no_grad():
-        logp = torch.log_softmax(model.model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
-    expected = sum(float(logp[i - 1, ids[i]]) for i in range(len(prefix), len(ids)))
+    expected = models_loglikelihood(model, context, continuation)
 
     endpoint = serve(str(folder))
     try:
@@ -74,11 +79,7 @@ def test_a_plain_hf_checkpoint_is_read_with_its_own_tokenizer_and_scored_over_ht
     tok = AutoTokenizer.from_pretrained(folder)
     context, continuation = "the access code is", " 4242"
     assert model.encode(context) == tok.encode(context, add_special_tokens=False) and model.decode(model.encode(context)) == context
-    ids, prefix = model.encode(context + continuation), model.encode(context)
-    assert ids[:len(prefix)] == prefix
-    with torch.no_grad():
-        logp = torch.log_softmax(model.model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
-    expected = sum(float(logp[i - 1, ids[i]]) for i in range(len(prefix), len(ids)))
+    expected = models_loglikelihood(model, context, continuation)
     endpoint = serve(str(folder))
     try:
         client = CompletionClient(endpoint.base_url)
