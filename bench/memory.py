@@ -80,23 +80,26 @@ def pct(xs, q):
     return float(np.percentile(np.array(xs) * 1000, q)) if xs else float("nan")
 
 
+def arm_row(name: str, mode: str, k: int, hop: bool, questions: list[Question], facts: dict[str, Fact], answers: list,
+            lat: list[float]) -> dict:
+    """One table row: hit@k per question kind (and the two-hop bridge) over each question's passages."""
+    single, two, bridge = [], [], []
+    for q, passages in zip(questions, answers):
+        (single if q.kind == "single" else two).append(hit(passages, facts[q.answer]))
+        if q.kind == "two-hop":
+            bridge.append(hit(passages, facts[q.bridge]))
+    mean = lambda xs: float(np.mean(xs)) if xs else None
+    return {"arm": name, "mode": mode, "k": k, "multi_hop": hop, "single_hit": mean(single), "two_hop_hit": mean(two),
+            "bridge_hit": mean(bridge), "n_single": len(single), "n_two_hop": len(two), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95)}
+
+
 def evaluate(retriever, questions: list[Question], facts: dict[str, Fact], arms: list[tuple[str, str, int, bool]]):
     from serving.memory.retrieve import timed_search
 
     rows = []
     for name, mode, k, hop in arms:
-        lat, single, two, bridge = [], [], [], []
-        for q in questions:
-            r = timed_search(retriever, q.text, k=k, mode=mode, multi_hop=hop)
-            lat.append(r.seconds)
-            ok = hit(r.passages, facts[q.answer])
-            (single if q.kind == "single" else two).append(ok)
-            if q.kind == "two-hop":
-                bridge.append(hit(r.passages, facts[q.bridge]))
-        rows.append({"arm": name, "mode": mode, "k": k, "multi_hop": hop,
-                     "single_hit": float(np.mean(single)) if single else None, "two_hop_hit": float(np.mean(two)) if two else None,
-                     "bridge_hit": float(np.mean(bridge)) if bridge else None, "n_single": len(single), "n_two_hop": len(two),
-                     "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95)})
+        timed = [timed_search(retriever, q.text, k=k, mode=mode, multi_hop=hop) for q in questions]
+        rows.append(arm_row(name, mode, k, hop, questions, facts, [t.passages for t in timed], [t.seconds for t in timed]))
         log(f"{name} k={k}: single {rows[-1]['single_hit']} two-hop {rows[-1]['two_hop_hit']} p50 {rows[-1]['p50_ms']:.0f} ms")
     return rows
 
@@ -122,18 +125,11 @@ def exact_dense(store, encoder, settings, questions: list[Question], facts: dict
     out = []
     for k in k_values:
         limit = max(settings.window_candidates, 4 * k)
-        single, two, bridge = [], [], []
-        for q, v in zip(questions, qv):
+        answers = []
+        for v in qv:
             sims = m @ v
-            passages = group_chunks([Hit(rows[i], float(sims[i])) for i in np.argsort(-sims, kind="stable")[:limit]], k)
-            ok = hit(passages, facts[q.answer])
-            (single if q.kind == "single" else two).append(ok)
-            if q.kind == "two-hop":
-                bridge.append(hit(passages, facts[q.bridge]))
-        out.append({"arm": "dense, exact search", "mode": "dense-exact", "k": k, "multi_hop": False,
-                    "single_hit": float(np.mean(single)) if single else None, "two_hop_hit": float(np.mean(two)) if two else None,
-                    "bridge_hit": float(np.mean(bridge)) if bridge else None, "n_single": len(single), "n_two_hop": len(two),
-                    "p50_ms": float("nan"), "p95_ms": float("nan")})
+            answers.append(group_chunks([Hit(rows[i], float(sims[i])) for i in np.argsort(-sims, kind="stable")[:limit]], k))
+        out.append(arm_row("dense, exact search", "dense-exact", k, False, questions, facts, answers, []))
         log(f"dense exact k={k}: single {out[-1]['single_hit']} two-hop {out[-1]['two_hop_hit']}")
     return out
 
