@@ -45,6 +45,7 @@ CONFLICTS = ("DELTA_CONCURRENT", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANG
              "MetadataChangedException", "ProtocolChangedException", "ConcurrentWriteException")
 _session_conf = threading.Lock()
 _lineage_known: dict[str, int] = {}  # table location -> newest version known to be in lineage (this process)
+_lineage_snapshot: dict[str, dict[str, set[int]]] = {}  # lineage location -> table -> versions it held when first read
 
 
 class LakeError(RuntimeError):
@@ -268,9 +269,19 @@ class Lake:
         version, location = int(head["version"]), self.path(table)
         if table == LINEAGE or _lineage_known.get(location, -1) >= version or token_fields(head["userMetadata"]) is None:
             return
-        listed = self.read(LINEAGE).where((F.col("table") == table) & (F.col("version") == version)).limit(1).count()
+        listed = version in self._listed_once().get(table, ()) or \
+            self.read(LINEAGE).where((F.col("table") == table) & (F.col("version") == version)).limit(1).count()
         if listed or self.recover_lineage(table):
             _lineage_known[location] = version
+
+    def _listed_once(self) -> dict[str, set[int]]:
+        """The versions lineage held when this process first asked, read once for every table:
+        a version listed then is listed for good (lineage only grows). A head not in it is asked
+        of lineage itself, since another process may have recorded it since."""
+        location = self.path(LINEAGE)
+        if location not in _lineage_snapshot:
+            _lineage_snapshot[location] = self.lineage_versions()
+        return _lineage_snapshot[location]
 
     def committed(self, table: str, before: int, run_id: str | None = None) -> list[WriteResult]:
         """Record in lineage every commit after ``before`` made by table operations outside
@@ -331,20 +342,46 @@ class Lake:
     def _own_commit(self, table: str, before: int, token: str):
         """The history row of the commit carrying ``token``: the latest one unless another writer
         committed since, then among the commits after ``before`` (never the whole log)."""
-        target = DeltaTable.forPath(self.spark, self.path(table))
-        latest = target.history(1).collect()[0]
+        latest = self._head(table)
         if latest["userMetadata"] == token:
             return latest
         if latest["version"] <= before:
             return None
+        target = DeltaTable.forPath(self.spark, self.path(table))
         mine = [r for r in target.history(int(latest["version"]) - before).collect() if r["userMetadata"] == token]
         return mine[0] if mine else None
 
-    def _head(self, table: str):
-        return DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
+    def _head(self, table: str) -> dict:
+        """The newest commit's version, operation, metrics and userMetadata. Every write asks twice
+        (for its table and for lineage), so this reads the snapshot's version and that one commit
+        file through the table's own file system instead of building ``history(1)`` as a
+        DataFrame, which costs a Spark job (several times slower on every write)."""
+        log = self._delta_log(table)
+        version = self._snapshot_version(log)
+        jvm = self.spark._jvm
+        commit_file = jvm.org.apache.hadoop.fs.Path(log.logPath(), f"{version:020d}.json")
+        stream = commit_file.getFileSystem(self.spark._jsc.hadoopConfiguration()).open(commit_file)
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        try:
+            while (line := reader.readLine()) is not None:
+                if line.startswith('{"commitInfo"'):
+                    info = json.loads(line)["commitInfo"]
+                    return {"version": version, "operation": info.get("operation"),
+                            "operationMetrics": info.get("operationMetrics") or {}, "userMetadata": info.get("userMetadata")}
+        finally:
+            reader.close()
+        row = DeltaTable.forPath(self.spark, self.path(table)).history(1).collect()[0]
+        return {k: row[k] for k in ("version", "operation", "operationMetrics", "userMetadata")}
+
+    def _delta_log(self, table: str):
+        return DeltaTable.forPath(self.spark, self.path(table))._jdt.deltaLog()
+
+    def _snapshot_version(self, log) -> int:
+        jvm = self.spark._jvm
+        return int(log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).version())
 
     def _latest(self, table: str) -> int:
-        return int(self._head(table)["version"])
+        return self._snapshot_version(self._delta_log(table))
 
     def _record_lineage(self, result: WriteResult, run_id: str | None, partition: str | None) -> None:
         entry = LineageEntry(
