@@ -16,6 +16,7 @@ class LicenseRunConfig(Config):
     allowlist: list[str] = Field(default_factory=lambda: list(PERMISSIVE))
     unlicensed_text: str = Field("allow", description="allow or exclude: text of sources without any license evidence")
     source_policy: dict[str, str] = Field(default_factory=dict, description="source → allow/exclude for its documents without evidence")
+    full_recompute: bool = Field(False, description="decide every document again instead of only new, changed-repository and policy-affected ones")
 
     def to_config(self) -> LicenseConfig:
         return LicenseConfig(allowlist=self.allowlist, unlicensed_text=self.unlicensed_text, source_policy=self.source_policy)
@@ -24,12 +25,13 @@ class LicenseRunConfig(Config):
 @asset(
     deps=[documents_clean], group_name="licenses", kinds={"spark", "delta"}, automation_condition=on_upstream_change(),
     description="SPDX expression, every license found, evidence and allow/exclude decision for every document "
-                "(code, LICENSE texts, READMEs, metadata); documents without evidence follow the source policy.",
+                "(code, LICENSE texts, READMEs, metadata); documents without evidence follow the source policy. "
+                "Incremental: only new documents, repositories whose files changed and policy-affected rows are decided again.",
 )
 def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
-    report = run_license_ledger(lake.lake(spark), config.to_config(), run_id=context.run_id)
+    report = run_license_ledger(lake.lake(spark), config.to_config(), run_id=context.run_id, full=config.full_recompute)
     return MaterializeResult(metadata={
-        "dagster/row_count": report.input_rows, "allowed": report.kept,
+        "dagster/row_count": report.input_rows, "allowed": report.kept, "decided_again": report.extra["decided_again"],
         "excluded_by_reason": MetadataValue.md(_markdown_counts(report.removed_by_reason, "decision")),
         "files_by_source_spdx_decision": MetadataValue.md(_markdown_counts(report.extra["by_source_spdx_decision"], "source | SPDX | decision")),
         "table_versions": MetadataValue.json({w.table: w.version for w in report.writes}),

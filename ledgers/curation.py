@@ -181,8 +181,7 @@ def _sketch_and_link(lake: Lake, cfg: MinHashConfig, new_docs, run_id: str | Non
     writes = [lake.write(sketches, "dedup_sketches", mode="append", run_id=run_id)]
     everything = lake.read("dedup_sketches").where(F.col("config_hash") == h)
     pairs = candidate_pairs(bucket_members(sketches, "exact_hash"), bucket_members(everything, "exact_hash"), "exact_hash").localCheckpoint()
-    involved = pairs.select(F.col("a").alias("exact_hash")).unionByName(pairs.select(F.col("b").alias("exact_hash"))).distinct()
-    edges = (jaccard_edges(pairs, everything.join(involved, "exact_hash", "left_semi"), cfg.threshold, "exact_hash")
+    edges = (jaccard_edges(pairs, everything, cfg.threshold, "exact_hash")
              .withColumn("config_hash", F.lit(h)).localCheckpoint())
     writes.append(lake.write(edges, "dedup_edges", mode="append", run_id=run_id))
     return {"new_sketches": sketches.count(), "candidate_pairs": pairs.count(), "new_edges_confirmed": edges.count(),

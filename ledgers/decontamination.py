@@ -168,30 +168,27 @@ def decontamination_id_problems(lake: Lake) -> list[str]:
     """Id-level conservation: every curated document judged exactly once, the kept ones present
     once in decontaminated_documents, the removed ones absent from it with one reject each, and
     nothing there that is not curated."""
-    curated = lake.read("curated_documents").select("doc_id")
-    kept = lake.read("decontaminated_documents").select("doc_id")
-    judged = lake.read("decontamination_inputs").select("doc_id", "action")
-    problems = []
-    for name, frame in (("decontaminated_documents", kept), ("decontamination_inputs", judged.select("doc_id"))):
-        duplicated = frame.groupBy("doc_id").count().where("count > 1").count()
-        if duplicated:
-            problems.append(f"{duplicated} doc_id(s) appear more than once in {name}")
-    unjudged = curated.join(judged, "doc_id", "left_anti").count()
-    if unjudged:
-        problems.append(f"{unjudged} curated document(s) were never judged")
-    stray = kept.join(curated, "doc_id", "left_anti").count()
-    if stray:
-        problems.append(f"{stray} decontaminated document(s) are not curated")
-    missing = judged.where(F.col("action") != "removed").join(kept, "doc_id", "left_anti").join(curated, "doc_id", "left_semi").count()
-    if missing:
-        problems.append(f"{missing} document(s) judged kept are missing from decontaminated_documents")
-    removed = judged.where(F.col("action") == "removed")
-    leaked = removed.join(kept, "doc_id", "left_semi").count()
-    if leaked:
-        problems.append(f"{leaked} document(s) judged contaminated are still in decontaminated_documents")
-    rejects = (lake.read("rejects").where(F.col("stage") == STAGE)
-               .select(F.regexp_extract("detail", r"^doc_id (\S+):", 1).alias("doc_id")).groupBy("doc_id").count())
-    unrejected = removed.join(rejects.where("count = 1"), "doc_id", "left_anti").count()
-    if unrejected:
-        problems.append(f"{unrejected} removed document(s) do not have exactly one decontamination reject")
-    return problems
+    def counted(frame: DataFrame, **columns) -> DataFrame:
+        return frame.groupBy("doc_id").agg(*[F.sum(c.cast("long")).alias(name) for name, c in columns.items()])
+
+    one = F.lit(1)
+    removed = F.col("action") == "removed"
+    per_id = (counted(lake.read("curated_documents"), c=one)
+              .join(counted(lake.read("decontaminated_documents"), k=one), "doc_id", "full_outer")
+              .join(counted(lake.read("decontamination_inputs"), j=one, jr=removed, jk=~removed), "doc_id", "full_outer")
+              .join(counted(lake.read("rejects").where(F.col("stage") == STAGE)
+                            .select(F.regexp_extract("detail", r"^doc_id (\S+):", 1).alias("doc_id")), r=one), "doc_id", "full_outer")
+              .fillna(0, ["c", "k", "j", "jr", "jk", "r"]))
+    c, k, j, jr, jk, r = (F.col(x) for x in ("c", "k", "j", "jr", "jk", "r"))
+    t = per_id.agg(
+        F.sum((k > 1).cast("long")).alias("dup_kept"), F.sum((j > 1).cast("long")).alias("dup_judged"),
+        F.sum(F.when(j == 0, c).otherwise(0)).alias("unjudged"), F.sum(F.when(c == 0, k).otherwise(0)).alias("stray"),
+        F.sum(F.when((k == 0) & (c > 0), jk).otherwise(0)).alias("missing"), F.sum(F.when(k > 0, jr).otherwise(0)).alias("leaked"),
+        F.sum(F.when(r != 1, jr).otherwise(0)).alias("unrejected")).first().asDict()
+    said = {"dup_kept": "doc_id(s) appear more than once in decontaminated_documents",
+            "dup_judged": "doc_id(s) appear more than once in decontamination_inputs",
+            "unjudged": "curated document(s) were never judged", "stray": "decontaminated document(s) are not curated",
+            "missing": "document(s) judged kept are missing from decontaminated_documents",
+            "leaked": "document(s) judged contaminated are still in decontaminated_documents",
+            "unrejected": "removed document(s) do not have exactly one decontamination reject"}
+    return [f"{t[key]} {text}" for key, text in said.items() if t[key]]

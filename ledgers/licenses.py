@@ -9,18 +9,61 @@ from ledgers.conservation import id_problems, rejected_ids
 from ledgers.curation import StageReport
 from ledgers.lake import Lake
 from schemas.licenses import LicenseConfig
-from spark_jobs.licenses import license_evidence, license_ledger
+from spark_jobs.licenses import config_hash, license_evidence, license_records, source_policy, sources_with_evidence
 
 STAGE = "license"
 
 
-def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None) -> StageReport:
+def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None, full: bool = False) -> StageReport:
     """Every document of documents_clean gets a ledger row, whatever its domain; evidence files
-    come from raw_documents, so a LICENSE the cleaning stage dropped still speaks for its folder."""
+    come from raw_documents, so a LICENSE the cleaning stage dropped still speaks for its folder.
+
+    Incremental: rows are decided again only for new documents, for every document of a
+    repository whose files changed (a new LICENSE speaks for the whole tree), for rows decided
+    under other settings, and for the evidence-less rows of a source that gained or lost its
+    only evidence (source policy). The rest keep their stored rows, so the result equals a full
+    recompute (``full=True``). What is not proportional to the drop: the anti-joins on doc_id and
+    drop_id, and rewriting the ledger (one small row per document, no text)."""
     raw = lake.read("raw_documents")
-    docs = (lake.read("documents_clean").select("doc_id", "domain", "text")
+    clean = lake.read("documents_clean")
+    decided_by = config_hash(cfg)
+    prior = None if full or not lake.exists("license_ledger") else (
+        lake.read("license_ledger").where(F.col("config_hash") == decided_by).join(clean.select("doc_id"), "doc_id", "left_semi"))
+    if prior is None:
+        redo = clean.select("doc_id")
+        repos = raw.select("repo").distinct()
+    else:
+        seen_drops = clean.join(prior.select("doc_id"), "doc_id", "left_semi").select("drop_id").distinct()
+        redo_new = clean.select("doc_id").join(prior.select("doc_id"), "doc_id", "left_anti")
+        repos = (raw.join(seen_drops, "drop_id", "left_anti").select("repo")
+                 .unionByName(raw.join(redo_new, "doc_id", "left_semi").select("repo"))
+                 .unionByName(lake.read("license_ledger").join(clean.select("doc_id"), "doc_id", "left_anti").select("repo"))
+                 .where(F.col("repo").isNotNull()).distinct())
+        redo = redo_new.unionByName(clean.join(raw.join(repos, "repo", "left_semi").select("doc_id"), "doc_id", "left_semi")
+                                    .select("doc_id")).distinct()
+    repos = repos.localCheckpoint()
+    redo = redo.localCheckpoint()
+    docs = (clean.select("doc_id", "domain", "text").join(redo, "doc_id", "left_semi")
             .join(raw.select("doc_id", "source", "repo", "path", "license_hint"), "doc_id"))
-    ledger = license_ledger(docs, license_evidence(raw), cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    evidence = license_evidence(raw.join(repos, "repo", "left_semi"))
+    fresh = license_records(docs, evidence, cfg).localCheckpoint()
+    columns = fresh.columns
+    redecided = fresh.count()
+    if prior is not None:
+        kept = prior.join(redo, "doc_id", "left_anti").select(*columns).localCheckpoint()
+        before = sources_with_evidence(prior).withColumnRenamed("has_evidence", "before")
+        after = sources_with_evidence(kept.unionByName(fresh)).withColumnRenamed("has_evidence", "after")
+        flipped = before.join(after, "source").where(F.col("before") != F.col("after")).select("source")
+        again = kept.join(flipped, "source", "left_semi").where(F.col("spdx_expression").isNull()).select("doc_id").localCheckpoint()
+        if again.limit(1).count():
+            more = (clean.select("doc_id", "domain", "text").join(again, "doc_id", "left_semi")
+                    .join(raw.select("doc_id", "source", "repo", "path", "license_hint"), "doc_id"))
+            evidence = license_evidence(raw.join(more.select("repo").distinct(), "repo", "left_semi"))
+            fresh = fresh.unionByName(license_records(more, evidence, cfg)).localCheckpoint()
+            kept = kept.join(again, "doc_id", "left_anti")
+            redecided = fresh.count()
+        fresh = kept.unionByName(fresh)
+    ledger = source_policy(fresh, cfg).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write = lake.write(ledger, "license_ledger", mode="overwrite", run_id=run_id)
         counts = {(r["source"], r["spdx_expression"] or "none", r["decision"]): r["count"]
@@ -32,7 +75,8 @@ def run_license_ledger(lake: Lake, cfg: LicenseConfig, run_id: str | None = None
         by_decision[decision] = by_decision.get(decision, 0) + n
     allowed = by_decision.get("allow", 0)
     return StageReport(sum(counts.values()), allowed, {k: v for k, v in sorted(by_decision.items()) if k != "allow"}, [write],
-                       {"by_source_spdx_decision": {f"{s} | {e} | {d}": n for (s, e, d), n in sorted(counts.items())}})
+                       {"by_source_spdx_decision": {f"{s} | {e} | {d}": n for (s, e, d), n in sorted(counts.items())},
+                        "decided_again": redecided})
 
 
 def run_curated(lake: Lake, run_id: str | None = None) -> StageReport:

@@ -10,7 +10,7 @@ from ledgers.curation import StageReport
 from ledgers.lake import Lake, WriteResult
 from schemas.dedup import MinHashConfig
 from schemas.splits import SplitConfig
-from spark_jobs.splits import (families, family_signatures, family_sketches, leaking_families, near_duplicate_pairs, split_of,
+from spark_jobs.splits import (families, family_signatures, family_sketches, leak_counts, near_duplicate_pairs, split_of,
                                straddling_pairs, text_hash)
 
 
@@ -73,7 +73,7 @@ def split_leaks(lake: Lake, cfg: SplitConfig | None = None, dedup: MinHashConfig
     splits. All must be 0."""
     cfg = cfg or SplitConfig()
     assigned = _with_relations(lake, lake.read("splits").select("doc_id", "family", "split"))
-    leaks = {key: leaking_families(assigned, key).count() for key in ("repo", "minhash_cluster", "family")}
+    leaks = leak_counts(assigned, ("repo", "minhash_cluster", "family"))
     pairs, _ = family_pairs(lake, cfg, dedup)
     leaks["near_duplicate_pair"] = straddling_pairs(pairs, lake.read("splits").select("doc_id", "split")).count()
     return leaks
@@ -83,8 +83,10 @@ def splits_conservation(lake: Lake) -> tuple[int, int, int, int]:
     """(decontaminated documents, split rows, decontaminated documents without a split, split rows
     that are not one distinct decontaminated document) as the tables hold them now. Equal counts
     alone could hide a lost document behind a duplicated one, so ids are compared too."""
-    docs = lake.read("decontaminated_documents").select("doc_id")
-    assigned = lake.read("splits").select("doc_id")
-    missing = docs.join(assigned, "doc_id", "left_anti").count()
-    stray = assigned.join(docs, "doc_id", "left_anti").count() + (assigned.count() - assigned.distinct().count())
-    return docs.count(), assigned.count(), missing, stray
+    docs = lake.read("decontaminated_documents").groupBy("doc_id").agg(F.count(F.lit(1)).alias("d"))
+    assigned = lake.read("splits").groupBy("doc_id").agg(F.count(F.lit(1)).alias("a"))
+    t = (docs.join(assigned, "doc_id", "full_outer").fillna(0, ["d", "a"])
+         .agg(F.sum("d").alias("docs"), F.sum("a").alias("assigned"), F.sum(F.when(F.col("a") == 0, F.col("d"))).alias("missing"),
+              F.sum(F.when(F.col("d") == 0, F.col("a")).otherwise(0) + F.greatest(F.col("a") - 1, F.lit(0))).alias("stray"))
+         .first())
+    return int(t["docs"] or 0), int(t["assigned"] or 0), int(t["missing"] or 0), int(t["stray"] or 0)

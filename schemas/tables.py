@@ -163,6 +163,8 @@ class LicenseRecord(BaseModel):
     score: float = Field(description="rule confidence, 0 when nothing was found")
     decision: str = Field(description="allow, or exclude:<no-license|source-policy|copyleft|unknown|not-allowlisted>[:license]")
     detector_version: str
+    config_hash: str = Field("", description="hash of the license settings and detector version that decided the row; "
+                                             "a row decided under others is decided again")
 
 
 class CuratedDocument(BaseModel):

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from schemas.dedup import MinHashConfig
-from spark_jobs.minhash import band_keys, permutations, shingle_sets, signatures
+from spark_jobs.minhash import band_keys, permutations, signatures, sketch
 
 SIGNATURE_SCHEMA = "doc_id string, has_shingles boolean, signature array<int>, band_keys array<bigint>"
 
@@ -69,8 +69,7 @@ def document_sketches(df: DataFrame, cfg: MinHashConfig, key: str = "doc_id") ->
         perms = permutations(local)
         for batch in batches:
             text = batch.column("text")
-            sig, has = signatures(text, local, perms)
-            sets = shingle_sets(text, local.ngram)
+            sig, has, sets = sketch(text, local, perms)
             yield pa.RecordBatch.from_arrays([
                 batch.column(key),
                 pa.array(has),
@@ -101,8 +100,11 @@ def candidate_pairs(probe: DataFrame, stored: DataFrame, key: str = "doc_id") ->
 
 def jaccard_edges(pairs: DataFrame, sketches: DataFrame, threshold: float, key: str = "doc_id") -> DataFrame:
     """``(src, dst, jaccard)`` for the candidate pairs whose exact shingle-set Jaccard reaches
-    ``threshold``. Pairs whose sizes alone rule it out (J <= min/max) skip the intersection."""
-    side = sketches.select(key, "shingles", "n_shingles")
+    ``threshold``. Pairs whose sizes alone rule it out (J <= min/max) skip the intersection.
+    Only the sketches of documents in a pair are joined, so the shingle sets of the others are
+    never shuffled; ``pairs`` is read twice and should be checkpointed."""
+    involved = pairs.select(F.col("a").alias(key)).unionByName(pairs.select(F.col("b").alias(key))).distinct()
+    side = sketches.join(involved, key, "left_semi").select(key, "shingles", "n_shingles")
     left = side.select(F.col(key).alias("a"), F.col("shingles").alias("sa"), F.col("n_shingles").alias("na"))
     right = side.select(F.col(key).alias("b"), F.col("shingles").alias("sb"), F.col("n_shingles").alias("nb"))
     inter = F.size(F.array_intersect("sa", "sb"))
@@ -209,7 +211,7 @@ def near_duplicate_clusters(docs: DataFrame, cfg: MinHashConfig) -> DataFrame:
     the distributed iteration (``single_task_max_edges`` decides)."""
     sketches = document_sketches(docs, cfg).localCheckpoint()
     members = bucket_members(sketches)
-    edges = jaccard_edges(candidate_pairs(members, members), sketches, cfg.threshold).localCheckpoint()
+    edges = jaccard_edges(candidate_pairs(members, members).localCheckpoint(), sketches, cfg.threshold).localCheckpoint()
     components = graph_components(edges, cfg.single_task_max_edges, cfg.max_cc_iterations)
     return (sketches.select("doc_id").join(components.withColumnRenamed("node", "doc_id"), "doc_id", "left")
             .select("doc_id", F.coalesce("component", "doc_id").alias("minhash_cluster")))

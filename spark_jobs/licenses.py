@@ -91,13 +91,24 @@ def _nearest_folder_evidence(docs: DataFrame, evidence: DataFrame) -> DataFrame:
 
 def license_ledger(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
     """``docs``: doc_id, source, domain, text, repo, path, license_hint. One ledger row per document."""
+    return source_policy(license_records(docs, evidence, cfg), cfg)
+
+
+def config_hash(cfg: LicenseConfig) -> str:
+    """What a ledger row's decision depends on besides the data: the settings and the rules."""
+    return hashlib.sha256(f"{DETECTOR_VERSION}\n{cfg.model_dump_json()}".encode()).hexdigest()[:16]
+
+
+def license_records(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
+    """Ledger rows before source policy: each document's license from its own evidence and that
+    of its repository (``evidence`` must hold every evidence file of the documents' repositories)."""
     own = evidence.groupBy("repo", "path").agg(F.min("detection").alias("own"))
     shallowest = Window.partitionBy("repo").orderBy(F.size(F.split("path", "/")), "path", "detection")
     by_repo = (evidence.where("is_metadata").withColumn("_n", F.row_number().over(shallowest)).where("_n = 1")
                .select("repo", F.col("path").alias("meta_path"), F.col("detection").alias("meta")))
     joined = (docs.join(own, ["repo", "path"], "left").join(_nearest_folder_evidence(docs, evidence), "doc_id", "left")
               .join(by_repo, "repo", "left"))
-    cfg_json = cfg.model_dump_json()
+    cfg_json, decided_by = cfg.model_dump_json(), config_hash(cfg)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         local = LicenseConfig.model_validate_json(cfg_json)
@@ -109,12 +120,12 @@ def license_ledger(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> 
                     doc_id=r["doc_id"], source=r["source"], domain=r["domain"], repo=r["repo"], path=r["path"],
                     sha256=hashlib.sha256(r["text"].encode("utf-8", "surrogatepass")).hexdigest(),
                     spdx_expression=expr, licenses_found=found, evidence=evidence_of, score=score,
-                    decision=decide(expr, local) if expr else NO_EVIDENCE, detector_version=DETECTOR_VERSION).model_dump())
+                    decision=decide(expr, local) if expr else NO_EVIDENCE, detector_version=DETECTOR_VERSION,
+                    config_hash=decided_by).model_dump())
             yield pa.RecordBatch.from_pylist(rows, schema=LEDGER_ARROW)
 
-    ledger = joined.select("doc_id", "source", "domain", "text", "repo", "path", "license_hint", "own", "folder_files",
-                           "meta_path", "meta").mapInArrow(run, spark_schema(LicenseRecord))
-    return _source_policy(ledger, cfg)
+    return joined.select("doc_id", "source", "domain", "text", "repo", "path", "license_hint", "own", "folder_files",
+                         "meta_path", "meta").mapInArrow(run, spark_schema(LicenseRecord))
 
 
 def _effective(r: dict, cfg: LicenseConfig) -> tuple[str | None, str | None, float, list[str]]:
@@ -140,10 +151,16 @@ def _effective(r: dict, cfg: LicenseConfig) -> tuple[str | None, str | None, flo
     return None, None, 0.0, []
 
 
-def _source_policy(ledger: DataFrame, cfg: LicenseConfig) -> DataFrame:
+def sources_with_evidence(ledger: DataFrame) -> DataFrame:
+    """``(source, has_evidence)``: whether any document of the source carries a license."""
+    return ledger.groupBy("source").agg((F.max(F.col("spdx_expression").isNotNull().cast("int")) > 0).alias("has_evidence"))
+
+
+def source_policy(ledger: DataFrame, cfg: LicenseConfig) -> DataFrame:
     """Documents without any evidence: a source named in ``source_policy`` gets that decision;
     otherwise text from a source where no document carries license evidence follows
-    ``unlicensed_text`` (forum posts, web text), and everything else is ``exclude:no-license``."""
+    ``unlicensed_text`` (forum posts, web text), and everything else is ``exclude:no-license``.
+    Applying it again to its own output changes nothing while no source gains or loses evidence."""
     has_evidence = F.max(F.col("spdx_expression").isNotNull().cast("int")).over(Window.partitionBy("source")) > 0
     policy = F.create_map(*[F.lit(x) for kv in sorted(cfg.source_policy.items()) for x in kv]) if cfg.source_policy else None
     named = policy[F.col("source")] if policy is not None else F.lit(None).cast("string")

@@ -124,13 +124,24 @@ def _min_permuted(shingles: np.ndarray, parents: np.ndarray, a: np.ndarray, b: n
 
 def signatures(texts: pa.Array, cfg: MinHashConfig, perms: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n_docs, num_perm) uint32 MinHash signatures and a mask of documents that have shingles."""
+    return _signatures_of(*shingle_hashes(texts, cfg.ngram), len(texts), cfg, perms)
+
+
+def _signatures_of(shingles: np.ndarray, parents: np.ndarray, n_docs: int, cfg: MinHashConfig,
+                   perms: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     a, b = perms or permutations(cfg)
-    sig = np.full((len(texts), cfg.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    shingles, parents = shingle_hashes(texts, cfg.ngram)
-    has = np.zeros(len(texts), dtype=bool)
+    sig = np.full((n_docs, cfg.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    has = np.zeros(n_docs, dtype=bool)
     has[parents] = True
     _min_permuted(shingles, parents, a, b, sig)
     return sig, has
+
+
+def sketch(texts: pa.Array, cfg: MinHashConfig, perms: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, pa.ListArray]:
+    """Signatures, the has-shingles mask and the shingle sets of ``texts``, shingling them once."""
+    shingles, parents = shingle_hashes(texts, cfg.ngram)
+    sig, has = _signatures_of(shingles, parents, len(texts), cfg, perms)
+    return sig, has, _sets_of(shingles, parents, len(texts))
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -148,12 +159,33 @@ def shingle_sets(texts: pa.Array, ngram: int) -> pa.ListArray:
     """Each document's distinct shingle hashes (sorted as unsigned, stored as int64):
     the sets whose exact Jaccard confirms a candidate pair. Two distinct shingles share a 64-bit
     hash with probability 2^-64, so this Jaccard is exact up to that."""
-    hashes, parents = shingle_hashes(texts, ngram)
-    order = np.lexsort((hashes, parents))
-    hashes, parents = hashes[order], parents[order]
-    keep = np.ones(len(hashes), dtype=bool)
-    keep[1:] = (hashes[1:] != hashes[:-1]) | (parents[1:] != parents[:-1])
-    hashes, parents = hashes[keep], parents[keep]
-    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
-    np.cumsum(np.bincount(parents, minlength=len(texts)), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(hashes.view(np.int64)))
+    return _sets_of(*shingle_hashes(texts, ngram), len(texts))
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct_per_document(hashes: np.ndarray, parents: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Sort each document's run of hashes (``parents`` is non-decreasing) and drop repeats,
+    compacting in place; ``counts[d]`` gets document d's distinct count."""
+    n, write, start = hashes.shape[0], 0, 0
+    while start < n:
+        end = start
+        while end < n and parents[end] == parents[start]:
+            end += 1
+        run = np.sort(hashes[start:end])
+        kept = 0
+        for i in range(run.shape[0]):
+            if i == 0 or run[i] != run[i - 1]:
+                hashes[write + kept] = run[i]
+                kept += 1
+        counts[parents[start]] = kept
+        write += kept
+        start = end
+    return hashes[:write]
+
+
+def _sets_of(shingles: np.ndarray, parents: np.ndarray, n_docs: int) -> pa.ListArray:
+    counts = np.zeros(n_docs, dtype=np.int64)
+    distinct = _distinct_per_document(shingles.copy(), parents, counts)
+    offsets = np.zeros(n_docs + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(distinct.view(np.int64)))

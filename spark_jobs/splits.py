@@ -130,10 +130,15 @@ def split_of(family: Column, cfg: SplitConfig) -> Column:
     return expr.otherwise(SPLITS[-1])
 
 
-def leaking_families(assignments: DataFrame, key: str) -> DataFrame:
-    """Values of ``key`` (repo, minhash_cluster, family) whose documents sit in more than one split."""
-    return (assignments.where(F.col(key).isNotNull()).groupBy(key)
-            .agg(F.countDistinct("split").alias("splits")).where(F.col("splits") > 1))
+def leak_counts(assignments: DataFrame, keys: tuple[str, ...]) -> dict[str, int]:
+    """For each of ``keys`` (repo, minhash_cluster, family), how many of its values have documents
+    in more than one split; one Spark job for all keys."""
+    pairs = F.explode(F.array(*[F.struct(F.lit(k).alias("key"), F.col(k).cast("string").alias("value")) for k in keys]))
+    found = (assignments.select("split", pairs.alias("kv")).select("split", "kv.key", "kv.value").where(F.col("value").isNotNull())
+             .groupBy("key", "value").agg(F.countDistinct("split").alias("splits")).where(F.col("splits") > 1)
+             .groupBy("key").count().collect())
+    counts = {r["key"]: r["count"] for r in found}
+    return {k: counts.get(k, 0) for k in keys}
 
 
 def straddling_pairs(pairs: DataFrame, assignments: DataFrame) -> DataFrame:

@@ -170,6 +170,27 @@ def test_a_lost_document_hidden_behind_a_duplicate_fails_the_id_check(lake, huma
     assert any("more than once" in p for p in problems) and any("missing from decontaminated_documents" in p for p in problems)
 
 
+def test_the_id_check_names_a_contaminated_document_put_back_a_lost_reject_a_stranger_and_an_unjudged_one(lake, humaneval):
+    docs, dirty = planted_corpus(humaneval, planted=2)
+    write_curated(lake, docs)
+    run_decontamination(lake, DecontaminationConfig(mode="remove"))
+    assert decontamination_id_problems(lake) == []
+    contaminated = lake.read("decontamination_inputs").where(F.col("action") == "removed").orderBy("doc_id").collect()
+    assert len(contaminated) == 2
+    back, unrejected = contaminated[0]["doc_id"], contaminated[1]["doc_id"]
+    kept = lake.read("decontaminated_documents").orderBy("doc_id").collect()
+    unjudged = kept[-1]["doc_id"]
+    template = lake.spark.createDataFrame([kept[0]], lake.read("decontaminated_documents").schema)
+    lake.write(template.withColumn("doc_id", F.lit(back)), "decontaminated_documents")
+    lake.write(template.withColumn("doc_id", F.lit("stranger")), "decontaminated_documents")
+    lake.delete("rejects", f"detail LIKE 'doc_id {unrejected}:%'")
+    lake.delete("decontamination_inputs", f"doc_id = '{unjudged}'")
+    problems = decontamination_id_problems(lake)
+    assert problems == ["1 curated document(s) were never judged", "1 decontaminated document(s) are not curated",
+                        "1 document(s) judged contaminated are still in decontaminated_documents",
+                        "1 removed document(s) do not have exactly one decontamination reject"], problems
+
+
 def test_a_run_that_stopped_between_its_commits_is_repaired_by_the_next(lake, humaneval):
     docs, dirty = planted_corpus(humaneval, planted=2)
     write_curated(lake, docs)

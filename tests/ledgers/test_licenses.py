@@ -190,3 +190,49 @@ def test_no_excluded_license_check_fires_on_a_tampered_curated_set(lake, setting
     orphan = lake.read("curated_documents").limit(1).withColumn("doc_id", F.lit("0" * 64))
     lake.write(lake.read("curated_documents").unionByName(orphan), "curated_documents", mode="overwrite")
     assert excluded_in_curated(lake) == 2
+
+
+def test_an_incremental_ledger_decides_only_what_changed_and_equals_a_full_recompute(lake, settings):
+    import json
+
+    landing = settings.landing.path
+    _files(landing / "proj", {"LICENSE": MIT, "src/main.py": "def main():\n    return 'ok'\n", "README.md": README})
+    _files(landing / "nolic", {"tool.py": "def tool():\n    return 5\n"})
+    _files(landing / "other", {"LICENSE": MIT, "lib.py": "def lib():\n    return 7\n"})
+    (landing / "forum.jsonl").write_text(json.dumps({"text": POST, "source": "forum", "domain": "text"}) + "\n")
+
+    def land_and_decide(**kwargs):
+        for candidate in list_candidates(landing)[0]:
+            ingest_drop(lake, describe(candidate), settings.landing)
+        run_clean(lake, CleanConfig())
+        run_dedup(lake, MinHashConfig())
+        return run_license_ledger(lake, LicenseConfig(), **kwargs)
+
+    first = land_and_decide()
+    assert first.extra["decided_again"] == first.input_rows
+    assert run_license_ledger(lake, LicenseConfig()).extra["decided_again"] == 0  # nothing changed, nothing decided again
+    before = {(r["source"], r["path"] or r["doc_id"]): r for r in lake.read("license_ledger").collect()}
+    assert before[("nolic", "tool.py")]["decision"] == "exclude:no-license"
+    forum_post = next(k for k in before if k[0] == "forum")
+    assert before[forum_post]["evidence"] == "policy:no-evidence-in-source"
+
+    _files(landing / "proj", {"vendor/gpl/COPYING": GPL3_TEXT, "vendor/gpl/lib.c": "int lib(void) { return 4; }\n"})
+    _files(landing / "nolic", {"LICENSE": MIT})  # a license arriving later speaks for the files already decided
+    (landing / "forum2.jsonl").write_text(json.dumps({"text": GUIDE, "source": "forum", "domain": "text", "license": "MIT"}) + "\n")
+    report = land_and_decide()
+    incremental = sorted(tuple(sorted(r.asDict().items())) for r in lake.read("license_ledger").collect())
+    after = {(r["source"], r["path"] or r["doc_id"]): r for r in lake.read("license_ledger").collect()}
+    assert after[("nolic", "tool.py")]["decision"] == "allow"
+    assert after[("proj", "vendor/gpl/lib.c")]["decision"].startswith("exclude:copyleft:GPL-3.0")
+    # the forum now carries evidence, so its evidence-less post no longer falls under the no-evidence policy
+    assert after[forum_post]["decision"] == "exclude:no-license" and after[forum_post]["evidence"] is None
+    assert after[("other", "lib.py")] == before[("other", "lib.py")]
+    untouched = sum(1 for k in after if k[0] == "other")
+    assert 0 < report.extra["decided_again"] <= report.input_rows - untouched
+
+    full = run_license_ledger(lake, LicenseConfig(), full=True)
+    assert full.extra["decided_again"] == full.input_rows
+    assert sorted(tuple(sorted(r.asDict().items())) for r in lake.read("license_ledger").collect()) == incremental
+
+    changed = run_license_ledger(lake, LicenseConfig(unlicensed_text="exclude"))
+    assert changed.extra["decided_again"] == changed.input_rows  # other settings: every row is decided again

@@ -9,7 +9,7 @@ from bench.planted import jaccard, pair_scores, planted_corpus, real_bases, reca
 from schemas.dedup import MinHashConfig, candidate_probability, optimal_bands_rows
 from spark_jobs.dedup import (bucket_members, candidate_pairs, components_in_one_task, connected_components, document_sketches,
                               jaccard_edges, near_duplicate_clusters)
-from spark_jobs.minhash import shingle_hashes, signatures
+from spark_jobs.minhash import shingle_hashes, signatures, sketch
 
 CFG = MinHashConfig()
 
@@ -31,6 +31,18 @@ def test_shingles_match_the_reference_tokenizer_and_short_documents_get_one():
     hashes, parents = shingle_hashes(pa.array(texts), 5)
     counts = np.bincount(parents, minlength=4)
     assert counts.tolist() == [len(shingle_set(t, 5)) for t in texts] == [2, 1, 0, 0]
+
+
+def test_one_sketch_gives_the_signatures_and_each_documents_distinct_sorted_shingles():
+    texts = pa.array(["a b c d e f a b c d e f a b c d e", "", "one two", "z y x w v u t s r q p o n m"])
+    sig, has, sets = sketch(texts, CFG)
+    alone, alone_has = signatures(texts, CFG)
+    assert (sig == alone).all() and (has == alone_has).all()
+    hashes, parents = shingle_hashes(texts, 5)
+    for d in range(len(texts)):
+        expected = np.unique(hashes[parents == d])  # unique sorts as unsigned
+        assert sets[d].values.to_numpy(zero_copy_only=False).view(np.uint64).tolist() == expected.tolist()
+    assert [len(sets[d]) for d in range(4)] == [6, 0, 1, 10]
 
 
 def test_signature_agreement_estimates_jaccard():
