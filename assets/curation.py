@@ -15,7 +15,7 @@ from assets.ingest import _markdown_counts, raw_documents
 from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
-from ledgers.curation import StageReport, clean_conservation, clean_id_problems, dedup_conservation, dedup_id_problems, run_clean, run_dedup
+from ledgers.curation import StageReport, clean_audit, dedup_audit, run_clean, run_dedup
 from ledgers import figures
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
@@ -78,7 +78,7 @@ def documents_clean(context: AssetExecutionContext, config: CleanRunConfig, spar
     the_lake = lake.lake(spark)
     report = run_clean(the_lake, config.to_config(), run_id=context.run_id)
     return audited(context, the_lake, report.writes, _stage_result(
-        report, clean_conservation(the_lake), clean_id_problems(the_lake),
+        report, *clean_audit(the_lake),
         drops_cleaned=MetadataValue.json(report.extra["drops"]),
         pii_redactions=MetadataValue.json(report.extra["pii_redactions"]),
         documents_per_domain=MetadataValue.json(report.extra["domains"]),
@@ -100,7 +100,7 @@ def dedup(context: AssetExecutionContext, config: DedupRunConfig, spark: SparkRe
     incremental = {k: report.extra[k] for k in ("new_documents", "removed_documents", "new_sketches", "candidate_pairs",
                                                 "new_edges_confirmed", "rewritten_rows")}
     return audited(context, the_lake, report.writes, _stage_result(
-        report, dedup_conservation(the_lake), dedup_id_problems(the_lake),
+        report, *dedup_audit(the_lake),
         dedup_rate_by_domain=MetadataValue.json(report.extra["dedup_rate_by_domain"]),
         dedup_rate_plot=MetadataValue.md(figures.rate_by(report.extra["dedup_rate_by_domain"], "dedup rate per domain")),
         lsh_bands_x_rows=f"{report.extra['bands']} x {report.extra['rows_per_band']}",

@@ -8,7 +8,7 @@ from assets.ingest import _markdown_counts
 from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
-from ledgers.licenses import curated_conservation, curated_id_problems, excluded_in_curated, run_curated, run_license_ledger
+from ledgers.licenses import curated_audit, excluded_in_curated, run_curated, run_license_ledger
 from schemas.licenses import PERMISSIVE, LicenseConfig
 
 
@@ -51,7 +51,7 @@ def license_ledger(context: AssetExecutionContext, config: LicenseRunConfig, spa
 def curated_documents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
     the_lake = lake.lake(spark)
     report = run_curated(the_lake, run_id=context.run_id)
-    result = _stage_result(report, curated_conservation(the_lake), curated_id_problems(the_lake))
+    result = _stage_result(report, *curated_audit(the_lake))
     leaked = excluded_in_curated(the_lake)
     return audited(context, the_lake, report.writes, MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, AssetCheckResult(
         check_name="no_excluded_license", passed=leaked == 0, metadata={"excluded_documents_in_curated": leaked})]))

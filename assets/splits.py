@@ -10,7 +10,7 @@ from assets.licenses import curated_documents
 from assets.automation import on_upstream_change
 from assets.publish import audited
 from assets.resources import LakeResource, SparkResource
-from ledgers.decontamination import decontamination_conservation, decontamination_id_problems, run_decontamination
+from ledgers.decontamination import decontamination_audit, run_decontamination
 from ledgers.splits import run_splits, split_leaks, splits_conservation
 from schemas.decontamination import DecontaminationConfig
 from schemas.splits import SplitConfig
@@ -37,8 +37,7 @@ def decontaminated_documents(context: AssetExecutionContext, config: Decontamina
     per = report.extra["per_benchmark"]
     table = "| benchmark | items leaked | documents |\n|---|---|---|\n" + "\n".join(
         f"| {b} | {v['items']} | {v['documents']} |" for b, v in per.items()) if per else "no benchmark item found in the corpus"
-    return audited(context, the_lake, report.writes, _stage_result(report, decontamination_conservation(the_lake),
-                         decontamination_id_problems(the_lake), mode=report.extra["mode"], n=report.extra["n"],
+    return audited(context, the_lake, report.writes, _stage_result(report, *decontamination_audit(the_lake), mode=report.extra["mode"], n=report.extra["n"],
                          redacted_documents=report.extra["redacted_documents"], contamination=MetadataValue.md(table),
                          incremental=report.extra["incremental"], judged_documents=report.extra["judged_documents"],
                          withdrawn_documents=report.extra["withdrawn_documents"]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from ledgers.conservation import id_problems, rejected_ids
+from ledgers.conservation import id_audit, rejected_ids
 from ledgers.lake import Lake, WriteResult
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
@@ -195,14 +195,24 @@ def clean_conservation(lake: Lake) -> tuple[int, int, int]:
 
 
 def clean_id_problems(lake: Lake) -> list[str]:
-    return id_problems(lake.read("raw_documents"), lake.read("documents_clean"), rejected_ids(lake, CLEAN_STAGE),
-                       "documents_clean", "rejects(stage=clean)")
+    return clean_audit(lake)[1]
+
+
+def clean_audit(lake: Lake) -> tuple[tuple[int, int, int], list[str]]:
+    """``clean_conservation`` and ``clean_id_problems`` in one Spark job."""
+    return id_audit(lake.read("raw_documents"), lake.read("documents_clean"), rejected_ids(lake, CLEAN_STAGE),
+                    "documents_clean", "rejects(stage=clean)")
 
 
 def dedup_id_problems(lake: Lake) -> list[str]:
+    return dedup_audit(lake)[1]
+
+
+def dedup_audit(lake: Lake) -> tuple[tuple[int, int, int], list[str]]:
+    """``dedup_conservation`` and ``dedup_id_problems`` in one Spark job."""
     dedup = lake.read("dedup")
-    return id_problems(lake.read("documents_clean"), dedup.where("is_keeper"), dedup.where("NOT is_keeper"),
-                       "dedup keepers", "dedup duplicates")
+    return id_audit(lake.read("documents_clean"), dedup.where("is_keeper"), dedup.where("NOT is_keeper"),
+                    "dedup keepers", "dedup duplicates")
 
 
 def dedup_conservation(lake: Lake) -> tuple[int, int, int]:

@@ -168,6 +168,11 @@ def decontamination_id_problems(lake: Lake) -> list[str]:
     """Id-level conservation: every curated document judged exactly once, the kept ones present
     once in decontaminated_documents, the removed ones absent from it with one reject each, and
     nothing there that is not curated."""
+    return decontamination_audit(lake)[1]
+
+
+def decontamination_audit(lake: Lake) -> tuple[tuple[int, int, int], list[str]]:
+    """``decontamination_conservation`` and ``decontamination_id_problems`` in one Spark job."""
     def counted(frame: DataFrame, **columns) -> DataFrame:
         return frame.groupBy("doc_id").agg(*[F.sum(c.cast("long")).alias(name) for name, c in columns.items()])
 
@@ -184,11 +189,13 @@ def decontamination_id_problems(lake: Lake) -> list[str]:
         F.sum((k > 1).cast("long")).alias("dup_kept"), F.sum((j > 1).cast("long")).alias("dup_judged"),
         F.sum(F.when(j == 0, c).otherwise(0)).alias("unjudged"), F.sum(F.when(c == 0, k).otherwise(0)).alias("stray"),
         F.sum(F.when((k == 0) & (c > 0), jk).otherwise(0)).alias("missing"), F.sum(F.when(k > 0, jr).otherwise(0)).alias("leaked"),
-        F.sum(F.when(r != 1, jr).otherwise(0)).alias("unrejected")).first().asDict()
+        F.sum(F.when(r != 1, jr).otherwise(0)).alias("unrejected"),
+        F.sum(c).alias("curated"), F.sum(k).alias("kept"), F.sum(r).alias("rejected")).first().asDict()
     said = {"dup_kept": "doc_id(s) appear more than once in decontaminated_documents",
             "dup_judged": "doc_id(s) appear more than once in decontamination_inputs",
             "unjudged": "curated document(s) were never judged", "stray": "decontaminated document(s) are not curated",
             "missing": "document(s) judged kept are missing from decontaminated_documents",
             "leaked": "document(s) judged contaminated are still in decontaminated_documents",
             "unrejected": "removed document(s) do not have exactly one decontamination reject"}
-    return [f"{t[key]} {text}" for key, text in said.items() if t[key]]
+    counts = (int(t["curated"] or 0), int(t["kept"] or 0), int(t["rejected"] or 0))
+    return counts, [f"{t[key]} {text}" for key, text in said.items() if t[key]]

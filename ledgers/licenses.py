@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from ledgers.conservation import id_problems, rejected_ids
+from ledgers.conservation import id_audit, rejected_ids
 from ledgers.curation import StageReport
 from ledgers.lake import Lake
 from schemas.licenses import LicenseConfig
@@ -109,8 +109,13 @@ def excluded_in_curated(lake: Lake) -> int:
 
 
 def curated_id_problems(lake: Lake) -> list[str]:
-    return id_problems(lake.read("dedup").where("is_keeper"), lake.read("curated_documents"), rejected_ids(lake, STAGE),
-                       "curated_documents", "rejects(stage=license)")
+    return curated_audit(lake)[1]
+
+
+def curated_audit(lake: Lake) -> tuple[tuple[int, int, int], list[str]]:
+    """``curated_conservation`` and ``curated_id_problems`` in one Spark job."""
+    return id_audit(lake.read("dedup").where("is_keeper"), lake.read("curated_documents"), rejected_ids(lake, STAGE),
+                    "curated_documents", "rejects(stage=license)")
 
 
 def curated_conservation(lake: Lake) -> tuple[int, int, int]:

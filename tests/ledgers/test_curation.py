@@ -1,5 +1,6 @@
 import pytest
-from ledgers.curation import clean_conservation, clean_id_problems, dedup_conservation, dedup_id_problems, run_clean, run_dedup
+from ledgers.curation import (clean_audit, clean_conservation, clean_id_problems, dedup_audit, dedup_conservation, dedup_id_problems,
+                             run_clean, run_dedup)
 from ledgers.ingest import ingest_drop
 from ledgers.landing import describe, list_candidates
 from schemas.curation import CleanConfig
@@ -52,6 +53,7 @@ def test_clean_and_dedup_conserve_records_and_keep_one_per_duplicate_group(lake,
     assert clean_conservation(lake) == (raw, kept, removed)
     problems = clean_id_problems(lake)
     assert any("more than once in documents_clean" in p for p in problems) and any("neither in documents_clean" in p for p in problems)
+    assert clean_audit(lake) == ((raw, kept, removed), problems)  # the assets' one-job form says the same
     # a keeper that is also marked a duplicate elsewhere, and a stray dedup row
     dedup_rows = lake.read("dedup")
     keeper = dedup_rows.where("is_keeper").orderBy("doc_id").limit(1)
@@ -60,6 +62,7 @@ def test_clean_and_dedup_conserve_records_and_keep_one_per_duplicate_group(lake,
     problems = dedup_id_problems(lake)
     assert any("both in dedup keepers and in dedup duplicates" in p for p in problems)
     assert any("in dedup keepers are not in the input" in p for p in problems)
+    assert dedup_audit(lake) == (dedup_conservation(lake), problems)
 
 
 SENTENCES = [

@@ -3,7 +3,7 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from ledgers.decontamination import (DecontaminationError, decontamination_conservation, decontamination_id_problems,
+from ledgers.decontamination import (DecontaminationError, decontamination_audit, decontamination_conservation, decontamination_id_problems,
                                      run_decontamination)
 from ledgers.evals import load_items, run_eval_hashes
 from schemas.decontamination import DecontaminationConfig
@@ -168,6 +168,7 @@ def test_a_lost_document_hidden_behind_a_duplicate_fails_the_id_check(lake, huma
     assert decontamination_conservation(lake) == counts_before  # the counts still balance
     problems = decontamination_id_problems(lake)
     assert any("more than once" in p for p in problems) and any("missing from decontaminated_documents" in p for p in problems)
+    assert decontamination_audit(lake) == (counts_before, problems)
 
 
 def test_the_id_check_names_a_contaminated_document_put_back_a_lost_reject_a_stranger_and_an_unjudged_one(lake, humaneval):

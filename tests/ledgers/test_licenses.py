@@ -5,7 +5,7 @@ import pytest
 from ledgers.curation import run_clean, run_dedup
 from ledgers.ingest import ingest_drop
 from ledgers.landing import describe, list_candidates
-from ledgers.licenses import curated_conservation, curated_id_problems, excluded_in_curated, run_curated, run_license_ledger
+from ledgers.licenses import curated_audit, curated_conservation, curated_id_problems, excluded_in_curated, run_curated, run_license_ledger
 from schemas.curation import CleanConfig
 from schemas.dedup import MinHashConfig
 from schemas.licenses import LicenseConfig
@@ -190,6 +190,10 @@ def test_no_excluded_license_check_fires_on_a_tampered_curated_set(lake, setting
     orphan = lake.read("curated_documents").limit(1).withColumn("doc_id", F.lit("0" * 64))
     lake.write(lake.read("curated_documents").unionByName(orphan), "curated_documents", mode="overwrite")
     assert excluded_in_curated(lake) == 2
+    (keepers, curated, removed), problems = curated_audit(lake)
+    assert curated == keepers - removed + 2 and problems == curated_id_problems(lake)
+    assert any("are both in curated_documents and in rejects(stage=license)" in p for p in problems)
+    assert any("in curated_documents are not in the input" in p for p in problems)
 
 
 def test_an_incremental_ledger_decides_only_what_changed_and_equals_a_full_recompute(lake, settings):
