@@ -89,19 +89,15 @@ def _nearest_folder_evidence(docs: DataFrame, evidence: DataFrame) -> DataFrame:
             .where("_n = 1").select("doc_id", "folder_files"))
 
 
-def license_ledger(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
-    """``docs``: doc_id, source, domain, text, repo, path, license_hint. One ledger row per document."""
-    return source_policy(license_records(docs, evidence, cfg), cfg)
-
-
 def config_hash(cfg: LicenseConfig) -> str:
     """What a ledger row's decision depends on besides the data: the settings and the rules."""
     return hashlib.sha256(f"{DETECTOR_VERSION}\n{cfg.model_dump_json()}".encode()).hexdigest()[:16]
 
 
 def license_records(docs: DataFrame, evidence: DataFrame, cfg: LicenseConfig) -> DataFrame:
-    """Ledger rows before source policy: each document's license from its own evidence and that
-    of its repository (``evidence`` must hold every evidence file of the documents' repositories)."""
+    """``docs``: doc_id, source, domain, text, repo, path, license_hint. One ledger row per document,
+    before ``source_policy``: its license from its own evidence and that of its repository
+    (``evidence`` must hold every evidence file of the documents' repositories)."""
     own = evidence.groupBy("repo", "path").agg(F.min("detection").alias("own"))
     shallowest = Window.partitionBy("repo").orderBy(F.size(F.split("path", "/")), "path", "detection")
     by_repo = (evidence.where("is_metadata").withColumn("_n", F.row_number().over(shallowest)).where("_n = 1")
