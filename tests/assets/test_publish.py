@@ -37,8 +37,8 @@ def test_a_failed_blocking_check_restores_the_previous_version_and_stops_downstr
 
     write_jsonl(settings.landing.path / "b.jsonl", OTHER)
     _ingest(settings, instance, defs, cursor)
-    real = assets.curation.clean_conservation
-    monkeypatch.setattr(assets.curation, "clean_conservation", lambda the_lake: (lambda c: (c[0] + 1, c[1], c[2]))(real(the_lake)))
+    real = assets.curation.clean_audit
+    monkeypatch.setattr(assets.curation, "clean_audit", lambda the_lake: (lambda c, p: ((c[0] + 1, c[1], c[2]), p))(*real(the_lake)))
     bad = materialize([documents_clean, dedup], instance=instance, resources=resources, raise_on_error=False)
 
     assert not bad.success
