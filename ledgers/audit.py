@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from ledgers.curation import clean_conservation, clean_id_problems, dedup_conservation, dedup_id_problems
-from ledgers.decontamination import decontamination_conservation, decontamination_id_problems
+from ledgers.curation import clean_audit, dedup_audit
+from ledgers.decontamination import decontamination_audit
 from ledgers.ingest import drop_conservation
 from ledgers.lake import Lake, WriteResult
-from ledgers.licenses import curated_conservation, curated_id_problems, excluded_in_curated
+from ledgers.licenses import curated_audit, excluded_in_curated
 from ledgers.splits import split_leaks, splits_conservation
 from schemas.operations import AuditFinding
 from schemas.tables import TABLES
@@ -24,13 +24,11 @@ def audit_lake(lake: Lake, run_id: str | None = None) -> tuple[list[AuditFinding
         held = drop_conservation(lake, row["drop_id"])
         findings.append((f"conservation:drop:{held.drop_id}", held.records_seen, held.documents + held.rejects,
                          f"{held.documents} documents + {held.rejects} rejects"))
-    for stage, counts in (("clean", clean_conservation), ("dedup", dedup_conservation), ("license", curated_conservation),
-                          ("decontamination", decontamination_conservation)):
-        seen, kept, removed = counts(lake)
+    audits = {stage: audit(lake) for stage, audit in (("clean", clean_audit), ("dedup", dedup_audit), ("license", curated_audit),
+                                                      ("decontamination", decontamination_audit))}
+    for stage, ((seen, kept, removed), _) in audits.items():
         findings.append((f"conservation:{stage}", seen, kept + removed, f"{kept} kept + {removed} removed"))
-    for stage, problems in (("clean", clean_id_problems), ("dedup", dedup_id_problems), ("license", curated_id_problems),
-                            ("decontamination", decontamination_id_problems)):
-        found = problems(lake)
+    for stage, (_, found) in audits.items():
         findings.append((f"conservation:{stage}:ids", 0, len(found), "; ".join(found) or "every input id kept once or removed once"))
     documents, assigned, missing, stray = splits_conservation(lake)
     findings.append(("conservation:splits", documents, assigned, "decontaminated documents with exactly one split"))
