@@ -1,6 +1,6 @@
 """The Spark side of building Megatron shards: tokenize documents in executors, cut each
 (bucket, split) into groups of about one shard's worth of tokens, and run one packing task per
-group.
+group; and check written shards in executors, the driver getting only the problems.
 
 What a group's task does (pack, pad, write the files) and how text is rendered before
 tokenizing are the caller's functions: this module only moves rows, so the same job serves the
@@ -74,3 +74,16 @@ def pack_in_groups(tokenized: DataFrame, totals: list[tuple[str, str, int, int]]
     return (tokenized.join(F.broadcast(groups), ["bucket", "split"])
             .withColumn("group", F.pmod(F.xxhash64(key), F.col("groups")))
             .groupBy("bucket", "split", "group").applyInPandas(pack_group, schema))
+
+
+def row_problems(rows: DataFrame, check: Callable[[dict], str | None], key: str) -> list[str]:
+    """``check`` run by executors on every row (one shard's files, say), the rows spread by ``key``
+    over the cluster's cores; the driver receives only the problems found, sorted."""
+
+    def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            found = [p for r in frame.to_dict("records") if (p := check(r)) is not None]
+            yield pd.DataFrame({"problem": pd.Series(found, dtype=object)})
+
+    parts = rows.sparkSession.sparkContext.defaultParallelism
+    return sorted(r["problem"] for r in rows.repartition(parts, key).mapInPandas(run, "problem string").collect())

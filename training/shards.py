@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from ledgers.lake import Lake, WriteResult
 from schemas.packing import PackConfig
 from schemas.splits import SPLITS
-from spark_jobs.shards import bucket_totals, pack_in_groups, rendered_documents, tokenize
+from spark_jobs.shards import bucket_totals, pack_in_groups, rendered_documents, row_problems, tokenize
 from training.megatron_shards import filesystem, parse_index, token_dtype, write_shard
 from training.packed_samples import content_length, pad_to
 from training.post_training.formats import synthetic_doc_id, synthetic_document
@@ -227,31 +227,40 @@ def mix_against_target(shards: list[dict], target: dict[str, float], split: str 
             for d in sorted(set(tokens) | set(target))]
 
 
+def shard_problem(row: dict, eod: int) -> str | None:
+    """What is wrong with one shard against its manifest row, or None: a file that cannot be read,
+    a sha256 that differs from the row, a sequence not exactly ``seq_len`` long (Megatron's samples
+    would drift off the packed sequences), or document tokens that differ from the row."""
+    try:
+        bin_data, idx_data = read_bytes(row["uri"] + ".bin"), read_bytes(row["uri"] + ".idx")
+    except OSError as e:
+        return f"{row['uri']}: cannot be read ({type(e).__name__}: {e})"
+    if hashlib.sha256(bin_data).hexdigest() != row["sha256"] or hashlib.sha256(idx_data).hexdigest() != row["idx_sha256"]:
+        return f"{row['uri']}: sha256 differs from the manifest"
+    dtype, lengths, _ = parse_index(idx_data)
+    if len(lengths) != row["sequences"] or (lengths != row["seq_len"]).any():
+        return (f"{row['uri']}: index holds {len(lengths)} sequences of lengths {sorted(set(lengths.tolist()))[:5]}, "
+                f"manifest says {row['sequences']} of exactly seq_len={row['seq_len']}")
+    data = np.frombuffer(bin_data, dtype=dtype).reshape(len(lengths), row["seq_len"]) if len(lengths) else np.zeros((0, 1))
+    content = sum(content_length(seq, eod) for seq in data)
+    if content != row["tokens"]:
+        return f"{row['uri']}: shard holds {content} document tokens, manifest says {row['tokens']}"
+    return None
+
+
 def verify_manifest(lake: Lake, mid: str | None = None) -> list[str]:
-    """Problems found re-reading every shard of a manifest (the newest when ``mid`` is None):
-    a file whose sha256 differs from its row, a sequence not exactly ``seq_len`` long (Megatron's
-    samples would drift off the packed sequences), or document tokens that differ from the row."""
+    """Problems found re-reading every shard of a manifest (the newest when ``mid`` is None; see
+    ``shard_problem``). Executors read the shards, one task per few shards; the driver gets the
+    problems only, never shard bytes."""
     manifests = lake.read("manifests")
     if mid is None:
         newest = manifests.orderBy(F.desc("created_at"), F.desc("manifest_id")).first()
         if newest is None:
             return ["the manifests table is empty"]
         mid = newest["manifest_id"]
-    problems, eods = [], {}
-    for row in manifests.where(F.col("manifest_id") == mid).collect():
-        if row["tokenizer_id"] not in eods:
-            eods[row["tokenizer_id"]] = spm.SentencePieceProcessor(model_proto=read_bytes(tokenizer_row(lake, row["tokenizer_id"])["uri"])).eos_id()
-        bin_data, idx_data = read_bytes(row["uri"] + ".bin"), read_bytes(row["uri"] + ".idx")
-        if hashlib.sha256(bin_data).hexdigest() != row["sha256"] or hashlib.sha256(idx_data).hexdigest() != row["idx_sha256"]:
-            problems.append(f"{row['uri']}: sha256 differs from the manifest")
-            continue
-        dtype, lengths, _ = parse_index(idx_data)
-        if len(lengths) != row["sequences"] or (lengths != row["seq_len"]).any():
-            problems.append(f"{row['uri']}: index holds {len(lengths)} sequences of lengths {sorted(set(lengths.tolist()))[:5]}, "
-                            f"manifest says {row['sequences']} of exactly seq_len={row['seq_len']}")
-            continue
-        data = np.frombuffer(bin_data, dtype=dtype).reshape(len(lengths), row["seq_len"]) if len(lengths) else np.zeros((0, 1))
-        content = sum(content_length(seq, eods[row["tokenizer_id"]]) for seq in data)
-        if content != row["tokens"]:
-            problems.append(f"{row['uri']}: shard holds {content} document tokens, manifest says {row['tokens']}")
-    return problems
+    rows = manifests.where(F.col("manifest_id") == mid).select("uri", "sha256", "idx_sha256", "sequences", "seq_len", "tokens", "tokenizer_id")
+    tokenizer_ids = [r["tokenizer_id"] for r in rows.select("tokenizer_id").distinct().collect()]
+    if not tokenizer_ids:
+        return [f"manifest {mid} has no shard rows"]
+    eods = {t: spm.SentencePieceProcessor(model_proto=read_bytes(tokenizer_row(lake, t)["uri"])).eos_id() for t in tokenizer_ids}
+    return row_problems(rows, lambda row: shard_problem(row, eods[row["tokenizer_id"]]), "uri")

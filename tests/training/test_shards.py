@@ -1,3 +1,4 @@
+import os
 from collections import Counter
 
 import numpy as np
@@ -61,14 +62,28 @@ def test_shards_hold_every_document_and_megatron_reads_them_token_for_token(pack
     assert mix["code"]["tokens"] > 0 and mix["synthetic"]["tokens"] == 0 and mix["code"]["target"] == 0.40
 
 
-def test_a_tampered_shard_fails_verification(packed_lake):
+def test_shards_are_verified_by_executors_and_a_tampered_or_missing_shard_fails(packed_lake, monkeypatch):
     lake, _ = packed_lake
     report = run_pack(lake, PackConfig(seq_len=512, max_shard_tokens=4_096))
-    path = report.shards[0]["uri"] + ".bin"
-    data = bytearray(open(path, "rb").read())
+    assert len(report.shards) >= 2
+
+    def driver_reads_a_shard(*_):
+        raise AssertionError("the driver parsed a shard index")
+
+    monkeypatch.setattr("training.shards.parse_index", driver_reads_a_shard)
+    assert verify_manifest(lake, report.manifest_id) == []
+    monkeypatch.undo()
+
+    tampered, missing = report.shards[0]["uri"], report.shards[1]["uri"]
+    data = bytearray(open(tampered + ".bin", "rb").read())
     data[0] ^= 1
-    open(path, "wb").write(bytes(data))
-    assert verify_manifest(lake, report.manifest_id) == [f"{report.shards[0]['uri']}: sha256 differs from the manifest"]
+    open(tampered + ".bin", "wb").write(bytes(data))
+    os.remove(missing + ".idx")
+    problems = verify_manifest(lake, report.manifest_id)
+    assert len(problems) == 2
+    assert f"{tampered}: sha256 differs from the manifest" in problems
+    assert any(p.startswith(f"{missing}: cannot be read") for p in problems)
+    assert verify_manifest(lake, "no-such-manifest") == ["manifest no-such-manifest has no shard rows"]
 
 
 def test_large_vocabularies_store_int32_that_megatron_reads_back(tmp_path):
