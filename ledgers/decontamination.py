@@ -83,22 +83,45 @@ def _judge(docs: DataFrame, evals: DataFrame, n: int, cfg: DecontaminationConfig
                    removed, inputs, [hits, pairs, outcome])
 
 
+def _judged_ids(lake: Lake, table: str) -> DataFrame:
+    if table == "rejects":
+        return lake.read("rejects").where(F.col("stage") == STAGE).select(F.regexp_extract("detail", r"^doc_id (\S+):", 1).alias("doc_id"))
+    return lake.read(table).select("doc_id")
+
+
+OUTPUTS = ("decontaminated_documents", "contamination", "rejects", "decontamination_inputs")
+
+
+def _holding(lake: Lake, ids: DataFrame) -> set[str]:
+    """The outputs holding any of ``ids``, in one Spark job: a drop of new documents is in none,
+    and deleting it from every output would cost a commit each for nothing."""
+    hits = [_judged_ids(lake, t).join(ids, "doc_id", "left_semi").limit(1).select(F.lit(t).alias("table")) for t in OUTPUTS]
+    union = hits[0]
+    for hit in hits[1:]:
+        union = union.unionByName(hit)
+    return {r["table"] for r in union.collect()}
+
+
 def _delete_judged(lake: Lake, stale: DataFrame, run_id: str | None) -> list[WriteResult]:
     """Take ``stale`` documents (doc_id, uri: withdrawn, changed, or about to be judged again)
-    out of every output, one commit a table. ``decontamination_inputs`` goes last: until it is
-    rewritten, a run that stopped half-way still lists them, and the next run deletes them again."""
+    out of every output that holds any, one commit a table. ``decontamination_inputs`` goes last:
+    until it is rewritten, a run that stopped half-way still lists them, and the next run deletes
+    them again (a run that stopped before it left them in the other outputs only, and those are
+    found by id)."""
     ids = stale.select("doc_id").distinct()
+    holding = _holding(lake, ids)
 
     def by_id(table: str) -> WriteResult:
         return lake.operate(table, lambda t: t.alias("t").merge(ids.alias("s"), "t.doc_id = s.doc_id").whenMatchedDelete().execute(),
                             run_id=run_id)
 
-    rejected = stale.select("uri", F.concat(F.lit("doc_id "), "doc_id", F.lit(":%")).alias("prefix")).distinct()
-    return [by_id("decontaminated_documents"), by_id("contamination"),
-            lake.operate("rejects", lambda t: t.alias("t").merge(
-                rejected.alias("s"), f"t.stage = '{STAGE}' AND t.uri = s.uri AND t.detail LIKE s.prefix").whenMatchedDelete().execute(),
-                run_id=run_id),
-            by_id("decontamination_inputs")]
+    def rejected() -> WriteResult:
+        keys = stale.select("uri", F.concat(F.lit("doc_id "), "doc_id", F.lit(":%")).alias("prefix")).distinct()
+        return lake.operate("rejects", lambda t: t.alias("t").merge(
+            keys.alias("s"), f"t.stage = '{STAGE}' AND t.uri = s.uri AND t.detail LIKE s.prefix").whenMatchedDelete().execute(),
+            run_id=run_id)
+
+    return [rejected() if table == "rejects" else by_id(table) for table in OUTPUTS if table in holding]
 
 
 def run_decontamination(lake: Lake, cfg: DecontaminationConfig, run_id: str | None = None, full: bool = False) -> StageReport:
@@ -181,8 +204,7 @@ def decontamination_audit(lake: Lake) -> tuple[tuple[int, int, int], list[str]]:
     per_id = (counted(lake.read("curated_documents"), c=one)
               .join(counted(lake.read("decontaminated_documents"), k=one), "doc_id", "full_outer")
               .join(counted(lake.read("decontamination_inputs"), j=one, jr=removed, jk=~removed), "doc_id", "full_outer")
-              .join(counted(lake.read("rejects").where(F.col("stage") == STAGE)
-                            .select(F.regexp_extract("detail", r"^doc_id (\S+):", 1).alias("doc_id")), r=one), "doc_id", "full_outer")
+              .join(counted(_judged_ids(lake, "rejects"), r=one), "doc_id", "full_outer")
               .fillna(0, ["c", "k", "j", "jr", "jk", "r"]))
     c, k, j, jr, jk, r = (F.col(x) for x in ("c", "k", "j", "jr", "jk", "r"))
     t = per_id.agg(
