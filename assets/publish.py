@@ -18,6 +18,13 @@ from ledgers.lake import Lake, WriteResult
 
 
 def audited(context: AssetExecutionContext, lake: Lake, writes: list[WriteResult | None], result: MaterializeResult) -> MaterializeResult:
+    try:
+        return _published(context, lake, writes, result)
+    finally:
+        lake.flush_lineage()
+
+
+def _published(context: AssetExecutionContext, lake: Lake, writes: list[WriteResult | None], result: MaterializeResult) -> MaterializeResult:
     blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
     failed = sorted(c.check_name for c in result.check_results or [] if c.check_name in blocking and not c.passed)
     if not failed:

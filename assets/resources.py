@@ -114,7 +114,8 @@ class LakeResource(ConfigurableResource):
         return self.landing_settings().path
 
     def lake(self, spark: SparkResource) -> Lake:
-        return Lake(self.lake_settings(), spark.session())
+        """The lake of one step: its lineage rows are held back and go in one commit (``Lake``)."""
+        return Lake(self.lake_settings(), spark.session(), defer_lineage=True)
 
 
 class TrainingResource(ConfigurableResource):

@@ -12,10 +12,17 @@ new snapshot, a bounded number of times, and then fails naming the table.
 A writer killed between its Delta commit and its lineage row leaves a commit lineage lacks. The
 token also names the run and partition, so the next write of that table (or the audit) records the
 missing row from the table's history: after recovery no commit is without its lineage row.
+
+A lake made with ``defer_lineage`` (what the assets use) holds its lineage rows back and appends
+them in one commit when asked (``flush_lineage``: a stage's publication step does), when this
+process reads lineage or exits, or once the oldest has waited half the recovery grace; a stage of
+a dozen writes then pays for one lineage commit instead of a dozen. Rows held back and lost with
+a killed process are recovered like a killed writer's.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
@@ -46,6 +53,9 @@ CONFLICTS = ("DELTA_CONCURRENT", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANG
 _session_conf = threading.Lock()
 _lineage_known: dict[str, int] = {}  # table location -> newest version known to be in lineage (this process)
 _lineage_snapshot: dict[str, dict[str, set[int]]] = {}  # lineage location -> table -> versions it held when first read
+_deferred: dict[str, tuple[float, list[LineageEntry], "Lake"]] = {}  # lineage location -> (oldest row's time, rows, writer)
+_deferred_lock = threading.Lock()
+_deferred_at_exit: list[bool] = []  # non-empty once the exit flush is registered
 
 
 class LakeError(RuntimeError):
@@ -97,9 +107,10 @@ def _rows_written(operation: str, metrics: dict[str, str]) -> int:
 class Lake:
     """Table locations under one root (a folder or an object-store URI) and Delta I/O on Spark."""
 
-    def __init__(self, settings: LakeSettings, spark: SparkSession):
+    def __init__(self, settings: LakeSettings, spark: SparkSession, defer_lineage: bool = False):
         self.settings = settings
         self.spark = spark
+        self.defer_lineage = defer_lineage
         self._ensured: set[str] = set()
 
     def spec(self, table: str) -> TableSpec:
@@ -140,6 +151,8 @@ class Lake:
         return DeltaTable.forPath(self.spark, self.path(table))
 
     def read(self, table: str, version: int | None = None) -> DataFrame:
+        if table == LINEAGE:
+            self.flush_lineage()
         if not self.exists(table):
             return self.spark.createDataFrame([], self.schema(table))
         reader = self.spark.read.format("delta")
@@ -388,4 +401,34 @@ class Lake:
             table=result.table, version=result.version, operation=result.operation, rows=result.rows,
             run_id=run_id, partition=partition, recorded_at=dt.datetime.now(dt.timezone.utc),
         )
-        self.write(self.frame(LINEAGE, [entry]), LINEAGE, mode="append")
+        if not self.defer_lineage:
+            self._append_lineage([entry])
+            return
+        location = self.path(LINEAGE)
+        with _deferred_lock:
+            if not _deferred_at_exit:
+                atexit.register(_flush_every_lake)
+                _deferred_at_exit.append(True)
+            since, rows, _ = _deferred.get(location, (time.monotonic(), [], self))
+            _deferred[location] = (since, [*rows, entry], self)
+        if time.monotonic() - since >= self.settings.lineage_recovery_grace_seconds / 2:
+            self.flush_lineage()
+
+    def flush_lineage(self) -> None:
+        """Append every lineage row this process holds back for this lake, in one commit."""
+        with _deferred_lock:
+            _, rows, _ = _deferred.pop(self.path(LINEAGE), (0.0, [], self))
+        if rows:
+            self._append_lineage(rows)
+
+    def _append_lineage(self, rows: list[LineageEntry]) -> None:
+        self.write(self.frame(LINEAGE, rows), LINEAGE, mode="append")
+
+
+def _flush_every_lake() -> None:
+    """At exit, the lineage rows still held back (registered with the first row held back)."""
+    for _, _, lake in list(_deferred.values()):
+        try:
+            lake.flush_lineage()
+        except Exception as e:  # the JVM may already be gone: the next write or audit recovers the rows
+            log.warning("could not record held-back lineage rows at exit (%s); they are recovered from the commits' tokens", e)

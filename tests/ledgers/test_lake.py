@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from ledgers.lake import LakeError
+from ledgers.lake import Lake, LakeError
 from schemas.tables import Reject
 
 
@@ -21,6 +21,24 @@ def test_each_write_returns_its_version_and_lands_in_lineage(lake, spark):
     assert lineage[("rejects", 2)]["run_id"] == "r2"
     assert lineage[("rejects", 1)]["recorded_at"] <= dt.datetime.now()
     assert lake.read("rejects", version=1).count() == 3 and lake.read("rejects").count() == 4
+
+
+def test_a_deferring_lake_records_a_steps_lineage_in_one_commit_before_anyone_in_the_process_reads_it(lake, spark):
+    deferring = Lake(lake.settings, spark, defer_lineage=True)
+    rows = [{"source": "s", "uri": f"u{i}", "stage": "ingest", "reason": "blank-line", "drop_id": "d1"} for i in range(2)]
+    writes = [deferring.write(_rejects(lake, rows[:1]), "rejects", run_id="r1"),
+              deferring.merge(_rejects(lake, rows), "rejects", keys=["uri"], run_id="r1"),
+              deferring.delete("rejects", "uri = 'u0'", run_id="r1")]
+    assert not lake.exists("lineage")  # held back: no lineage commit yet
+    lineage = {(r["table"], r["version"]): r["operation"] for r in lake.read("lineage").collect()}  # a read flushes first
+    assert lineage == {("rejects", w.version): w.operation for w in writes} and len(lineage) == 3
+    assert lake.version("lineage") == 1 and [w.operation for w in writes] == ["WRITE", "MERGE", "DELETE"]  # v0 created it
+    deferring.flush_lineage()
+    assert lake.version("lineage") == 1  # nothing left to flush
+
+    impatient = Lake(lake.settings.model_copy(update={"lineage_recovery_grace_seconds": 0}), spark, defer_lineage=True)
+    impatient.write(_rejects(lake, rows[:1]), "rejects", run_id="r2")
+    assert lake.version("lineage") == 2  # the oldest row held back has waited half the grace: written at once
 
 
 def test_replace_where_rewrites_only_that_partition(lake, spark):
