@@ -425,6 +425,14 @@ class Lake:
         self.write(self.frame(LINEAGE, rows), LINEAGE, mode="append")
 
 
+def flush_held_lineage(settings: LakeSettings) -> None:
+    """Write the lineage rows this process holds back for the lake at ``settings``: readers that
+    are not a ``Lake`` (DuckDB, delta-rs) call it first."""
+    held = _deferred.get(settings.table_uri(LINEAGE, for_spark=True))
+    if held is not None:
+        held[2].flush_lineage()
+
+
 def _flush_every_lake() -> None:
     """At exit, the lineage rows still held back (registered with the first row held back)."""
     for _, _, lake in list(_deferred.values()):

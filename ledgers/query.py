@@ -8,6 +8,7 @@ an older version for time travel.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,10 @@ class TableInfo:
 
 
 def table_names(settings: LakeSettings) -> list[str]:
-    """Known tables plus any other Delta table found under a local root."""
+    """Known tables plus any other Delta table found under a local root. Lineage rows this process
+    holds back (``ledgers.lake``, loaded only where Spark writes) are written first."""
+    if (writer := sys.modules.get("ledgers.lake")) is not None:
+        writer.flush_held_lineage(settings)
     names = set(TABLES)
     root = Path(settings.uri)
     if "://" not in settings.uri and root.is_dir():
